@@ -4,9 +4,8 @@
 
 namespace intentstream {
 
-namespace {
-// Kafka's murmur2 (seed 0x9747b28c), as in the Java client's Utils.murmur2.
-uint32_t Murmur2(std::string_view data) {
+// Kafka's murmur2 (seed 0x9747b28c), as in the Java client.
+uint32_t KafkaMurmur2(std::string_view data) {
   const uint32_t seed = 0x9747b28c;
   const uint32_t m = 0x5bd1e995;
   const int r = 24;
@@ -42,10 +41,9 @@ uint32_t Murmur2(std::string_view data) {
   h ^= h >> 15;
   return h;
 }
-}  // namespace
 
 int32_t KafkaMurmur2Partition(std::string_view key, int32_t partition_count) {
-  return static_cast<int32_t>((Murmur2(key) & 0x7fffffff) % static_cast<uint32_t>(partition_count));
+  return static_cast<int32_t>((KafkaMurmur2(key) & 0x7fffffff) % static_cast<uint32_t>(partition_count));
 }
 
 }  // namespace intentstream

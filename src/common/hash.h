@@ -30,6 +30,7 @@ constexpr uint32_t Fnv1a32(std::string_view s) {
 // Kafka's default partitioner for keyed messages in Java clients and in librdkafka's
 // "murmur2_random": murmur2 of the key, positive, modulo the partition count. The
 // identity hand-off relies on it to reach the owner of a customer's partition.
+uint32_t KafkaMurmur2(std::string_view key);
 int32_t KafkaMurmur2Partition(std::string_view key, int32_t partition_count);
 
 }  // namespace intentstream

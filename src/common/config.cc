@@ -1,0 +1,77 @@
+#include "common/config.h"
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+
+namespace intentstream {
+
+namespace {
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+void Properties::MergeFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config.file", "cannot read '" + path + "'");
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const std::string_view t = Trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    const size_t eq = t.find('=');
+    if (eq == std::string_view::npos) {
+      throw ConfigError("config.file", path + ":" + std::to_string(line_no) +
+                                           ": expected 'key = value', got '" + std::string(t) +
+                                           "'");
+    }
+    Set(std::string(Trim(t.substr(0, eq))), std::string(Trim(t.substr(eq + 1))));
+  }
+}
+
+void Properties::MergeEnvironment(const std::vector<std::string>& known_keys) {
+  for (const auto& key : known_keys) {
+    std::string env = "INTENTSTREAM_";
+    for (char c : key) {
+      env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    if (const char* v = std::getenv(env.c_str()); v != nullptr) Set(key, v);
+  }
+}
+
+void Properties::MergeAssignment(std::string_view assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw ConfigError(std::string(assignment), "expected key=value");
+  }
+  Set(std::string(Trim(assignment.substr(0, eq))), std::string(Trim(assignment.substr(eq + 1))));
+}
+
+int64_t ParseInt(std::string_view key, std::string_view value, int64_t min, int64_t max) {
+  int64_t out = 0;
+  const auto* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, out);
+  if (value.empty() || ec != std::errc() || ptr != end) {
+    throw ConfigError(std::string(key), "invalid integer '" + std::string(value) + "'");
+  }
+  if (out < min || out > max) {
+    throw ConfigError(std::string(key), "value " + std::string(value) + " out of range [" +
+                                            std::to_string(min) + ", " + std::to_string(max) +
+                                            "]");
+  }
+  return out;
+}
+
+bool ParseBool(std::string_view key, std::string_view value) {
+  if (value == "true" || value == "1" || value == "yes") return true;
+  if (value == "false" || value == "0" || value == "no") return false;
+  throw ConfigError(std::string(key), "invalid boolean '" + std::string(value) +
+                                          "' (use true or false)");
+}
+
+}  // namespace intentstream

@@ -1,0 +1,113 @@
+#include "runtime/kafka_clients.h"
+
+#include "common/config.h"
+
+namespace intentstream::runtime {
+
+namespace {
+
+void Set(RdKafka::Conf* conf, const std::string& origin_key, const std::string& name,
+         const std::string& value) {
+  std::string err;
+  if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) throw ConfigError(origin_key, err);
+}
+
+std::unique_ptr<RdKafka::Conf> BaseConf(const std::map<std::string, std::string>& defaults,
+                                        const ProcessorOptions& o,
+                                        const std::map<std::string, std::string>& specific,
+                                        const std::string& specific_prefix) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (const auto& [k, v] : defaults) Set(conf.get(), "(default) " + k, k, v);
+  for (const auto& [k, v] : o.kafka_common) Set(conf.get(), "kafka." + k, k, v);
+  for (const auto& [k, v] : specific) Set(conf.get(), specific_prefix + k, k, v);
+  return conf;
+}
+
+}  // namespace
+
+KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fatal) {
+  if (client_says_fatal) return KafkaErrorClass::kFatal;
+  switch (code) {
+    case RdKafka::ERR_NO_ERROR:
+    case RdKafka::ERR__PARTITION_EOF:
+    case RdKafka::ERR__TIMED_OUT:
+    case RdKafka::ERR__TIMED_OUT_QUEUE:
+      return KafkaErrorClass::kInformational;
+    case RdKafka::ERR__FATAL:
+    case RdKafka::ERR__AUTHENTICATION:
+    case RdKafka::ERR_SASL_AUTHENTICATION_FAILED:
+    case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_GROUP_AUTHORIZATION_FAILED:
+    case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RdKafka::ERR__INVALID_ARG:
+    case RdKafka::ERR__SSL:
+    case RdKafka::ERR_UNSUPPORTED_VERSION:
+      return KafkaErrorClass::kFatal;
+    case RdKafka::ERR__UNKNOWN_TOPIC:
+    case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
+      // Topics may be created after start; librdkafka keeps asking for metadata.
+      return KafkaErrorClass::kRetriable;
+    default:
+      return KafkaErrorClass::kRetriable;
+  }
+}
+
+std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,
+                                                     const std::string& bootstrap_servers,
+                                                     RdKafka::RebalanceCb* rebalance,
+                                                     RdKafka::EventCb* events) {
+  const std::map<std::string, std::string> defaults = {
+      {"bootstrap.servers", bootstrap_servers},
+      {"group.id", o.group_id},
+      {"client.id", "intentstream"},
+      // Co-partitioned inputs (same key, same partition count) must land on the same
+      // member: the range assignor does that, cooperative-sticky does not promise it.
+      {"partition.assignment.strategy", "range"},
+      // Offsets are stored by the processor after the RocksDB commit that reflects them;
+      // librdkafka auto-commits what was stored (for lag tooling; RocksDB is the truth).
+      {"enable.auto.offset.store", "false"},
+      {"enable.auto.commit", "true"},
+      {"auto.offset.reset", "earliest"},
+      // Needed to know when a partition is drained (exit_when_idle_ms, readiness).
+      {"enable.partition.eof", "true"},
+      {"isolation.level", "read_committed"},
+  };
+  auto conf = BaseConf(defaults, o, o.kafka_consumer, "kafka.consumer.");
+  std::string err;
+  if (rebalance != nullptr && conf->set("rebalance_cb", rebalance, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("rebalance_cb: " + err);
+  }
+  if (events != nullptr && conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("event_cb: " + err);
+  }
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer) throw ConfigError("kafka.consumer.*", "cannot create consumer: " + err);
+  return consumer;
+}
+
+std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& o,
+                                                const std::string& bootstrap_servers,
+                                                RdKafka::DeliveryReportCb* delivery,
+                                                RdKafka::EventCb* events) {
+  const std::map<std::string, std::string> defaults = {
+      {"bootstrap.servers", bootstrap_servers},
+      {"client.id", "intentstream"},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "5"},
+      {"partitioner", "murmur2_random"},
+  };
+  auto conf = BaseConf(defaults, o, o.kafka_producer, "kafka.producer.");
+  std::string err;
+  if (delivery != nullptr && conf->set("dr_cb", delivery, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("dr_cb: " + err);
+  }
+  if (events != nullptr && conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("event_cb: " + err);
+  }
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) throw ConfigError("kafka.producer.*", "cannot create producer: " + err);
+  return producer;
+}
+
+}  // namespace intentstream::runtime

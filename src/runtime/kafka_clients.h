@@ -1,0 +1,38 @@
+// Construction of the librdkafka clients from ProcessorOptions, and the one place where
+// Kafka errors are classified.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <memory>
+#include <string>
+
+#include "runtime/options.h"
+
+namespace intentstream::runtime {
+
+enum class KafkaErrorClass {
+  kInformational,  // log at debug and go on (partition EOF, timeouts)
+  kRetriable,      // librdkafka retries; log a warning and go on
+  kFatal,          // the client can't go on: stop the processor
+};
+
+KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fatal);
+
+// The consumer: range assignment (co-partitioned inputs land together), offsets stored
+// by us only after the state commit that reflects them, auto-commit of stored offsets.
+// Pass-through kafka.* / kafka.consumer.* properties override the defaults; a property
+// librdkafka rejects throws ConfigError naming it.
+std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& options,
+                                                     const std::string& bootstrap_servers,
+                                                     RdKafka::RebalanceCb* rebalance,
+                                                     RdKafka::EventCb* events);
+
+// The producer for outputs: idempotent, acks=all, murmur2 partitioning (as Java clients,
+// so hand-offs reach the owner of the customer's partition).
+std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& options,
+                                                const std::string& bootstrap_servers,
+                                                RdKafka::DeliveryReportCb* delivery,
+                                                RdKafka::EventCb* events);
+
+}  // namespace intentstream::runtime

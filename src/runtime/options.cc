@@ -1,0 +1,207 @@
+#include "runtime/options.h"
+
+#include <filesystem>
+#include <limits>
+
+namespace intentstream::runtime {
+
+namespace {
+
+using Spec = OptionSpec<ProcessorOptions>;
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+Spec Str(std::string key, std::string def, std::string doc,
+         std::string ProcessorOptions::*field) {
+  return Spec{std::move(key), std::move(def), std::move(doc),
+              [field](ProcessorOptions& o, const std::string&, const std::string& v) {
+                o.*field = v;
+              }};
+}
+
+Spec Topic(std::string key, std::string def, std::string doc, std::string TopicNames::*field) {
+  return Spec{std::move(key), std::move(def), std::move(doc),
+              [field](ProcessorOptions& o, const std::string& k, const std::string& v) {
+                if (v.empty()) throw ConfigError(k, "topic name is empty");
+                o.topics.*field = v;
+              }};
+}
+
+template <typename Setter>
+Spec Int(std::string key, std::string def, std::string doc, int64_t min, int64_t max,
+         Setter set) {
+  return Spec{std::move(key), std::move(def), std::move(doc),
+              [min, max, set](ProcessorOptions& o, const std::string& k, const std::string& v) {
+                set(o, ParseInt(k, v, min, max));
+              }};
+}
+
+template <typename Setter>
+Spec Bool(std::string key, std::string def, std::string doc, Setter set) {
+  return Spec{std::move(key), std::move(def), std::move(doc),
+              [set](ProcessorOptions& o, const std::string& k, const std::string& v) {
+                set(o, ParseBool(k, v));
+              }};
+}
+
+std::vector<Spec> BuildSpecs() {
+  using O = ProcessorOptions;
+  std::vector<Spec> s;
+  s.push_back(Topic("topic.web", "web-events", "Input: pre-login web events, key anonymous_id",
+                    &TopicNames::web));
+  s.push_back(Topic("topic.app", "app-events", "Input: in-app events, key customer_id",
+                    &TopicNames::app));
+  s.push_back(Topic("topic.links", "identity-links",
+                    "Input: identity links, key anonymous_id", &TopicNames::links));
+  s.push_back(Topic("topic.profiles", "customer-profiles",
+                    "Input (compacted): customer profiles, key customer_id",
+                    &TopicNames::profiles));
+  s.push_back(Topic("topic.handoff", "identity-handoff",
+                    "Internal repartition topic for identity hand-offs, key customer_id; same "
+                    "partition count as the inputs",
+                    &TopicNames::handoff));
+  s.push_back(Topic("topic.decisions", "decisions", "Output: decisions", &TopicNames::decisions));
+  s.push_back(Topic("topic.triggers", "triggers", "Output: marketing triggers",
+                    &TopicNames::triggers));
+  s.push_back(Topic("topic.dead_letters", "dead-letters", "Output: rejected input with reason",
+                    &TopicNames::dead_letters));
+  s.push_back(Str("group.id", "intentstream", "Kafka consumer group id", &O::group_id));
+  s.push_back(Spec{"state.dir", "./intentstream-state",
+                   "RocksDB directory (one per process; created if missing)",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     if (v.empty()) throw ConfigError(k, "path is empty");
+                     o.store.dir = v;
+                   }});
+  s.push_back(Int("state.session_ttl_s", "2592000",
+                  "Idle visitors are expired after this many seconds (RocksDB TTL)", 0, kMaxInt,
+                  [](O& o, int64_t v) { o.store.session_ttl_s = static_cast<int32_t>(v); }));
+  s.push_back(Int("state.dedup_ttl_s", "604800",
+                  "Seen event ids are remembered at least this many seconds", 1, kMaxInt,
+                  [](O& o, int64_t v) { o.store.dedup_ttl_s = static_cast<int32_t>(v); }));
+  s.push_back(Int("state.block_cache_bytes", "67108864", "RocksDB block cache size, bytes",
+                  1 << 20, int64_t{1} << 40,
+                  [](O& o, int64_t v) { o.store.block_cache_bytes = static_cast<size_t>(v); }));
+  s.push_back(Bool("state.sync_commits", "false",
+                   "fsync the WAL at every commit (survives power loss, slower)",
+                   [](O& o, bool v) { o.store.sync_commits = v; }));
+  s.push_back(Bool("state.rebuild_from_beginning", "true",
+                   "Without a local offset, read a partition from its beginning",
+                   [](O& o, bool v) { o.rebuild_from_beginning = v; }));
+  s.push_back(Int("session.gap_ms", "1800000",
+                  "Inactivity gap that starts a new session, ms", 1000, int64_t{1} << 40,
+                  [](O& o, int64_t v) { o.session.session_gap_ms = v; }));
+  s.push_back(Int("session.max_events", "64", "Events kept per visitor (encoder window)", 1,
+                  4096, [](O& o, int64_t v) { o.session.max_events = static_cast<int>(v); }));
+  s.push_back(Int("validation.max_payload_bytes", "65536", "Larger payloads are dead-lettered",
+                  64, 64 << 20,
+                  [](O& o, int64_t v) { o.validation.max_payload_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_id_bytes", "128", "Longest accepted id, bytes", 8, 4096,
+                  [](O& o, int64_t v) { o.validation.max_id_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_future_skew_ms", "3600000",
+                  "Event times further ahead of the processor clock are rejected, ms", 0,
+                  int64_t{1} << 40, [](O& o, int64_t v) { o.validation.max_future_skew_ms = v; }));
+  s.push_back(Int("validation.max_event_age_ms", "315360000000",
+                  "Event times older than this are rejected, ms", 1000, int64_t{1} << 45,
+                  [](O& o, int64_t v) { o.validation.max_event_age_ms = v; }));
+  s.push_back(Int("processing.batch_max_messages", "2000",
+                  "Most messages applied and committed as one batch", 1, 1000000,
+                  [](O& o, int64_t v) { o.batch_max_messages = static_cast<int>(v); }));
+  s.push_back(Int("processing.poll_timeout_ms", "100", "Longest wait for a batch's first message",
+                  1, 60000, [](O& o, int64_t v) { o.poll_timeout_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.flush_timeout_ms", "30000",
+                  "Longest wait for output delivery before a commit; past it the process "
+                  "stops and resumes from its last commit",
+                  100, 3600000, [](O& o, int64_t v) { o.flush_timeout_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.exit_when_idle_ms", "0",
+                  "Exit when all partitions are drained and idle this long (0: never)", 0,
+                  int64_t{1} << 40, [](O& o, int64_t v) { o.exit_when_idle_ms = v; }));
+  s.push_back(Int("metrics.interval_ms", "1000", "Refresh period of lag and state metrics", 100,
+                  3600000, [](O& o, int64_t v) { o.metrics_interval_ms = static_cast<int>(v); }));
+  s.push_back(Str("http.listen", "127.0.0.1:9464",
+                  "HTTP address for /metrics, /healthz, /readyz (empty: off; port 0: any)",
+                  &O::http_listen));
+  s.push_back(Int("http.threads", "4", "HTTP worker threads", 1, 64,
+                  [](O& o, int64_t v) { o.http_threads = static_cast<int>(v); }));
+  s.push_back(Spec{"log.format", "text", "text or json",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     if (v != "text" && v != "json") throw ConfigError(k, "must be text or json");
+                     o.log_format = v;
+                   }});
+  s.push_back(Spec{"log.level", "info", "debug, info, warn or error",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+                       throw ConfigError(k, "must be debug, info, warn or error");
+                     }
+                     o.log_level = v;
+                   }});
+  s.push_back(Str("model.dir", "", "Session encoder artifact directory (empty: no embeddings)",
+                  &O::model_dir));
+  s.push_back(Bool("embedded", "false", "Start librdkafka's mock cluster in-process",
+                   [](O& o, bool v) { o.embedded = v; }));
+  s.push_back(Int("embedded.partitions", "4", "Partitions per topic in embedded mode", 1, 256,
+                  [](O& o, int64_t v) { o.embedded_partitions = static_cast<int>(v); }));
+  return s;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs() {
+  static const std::vector<Spec> specs = BuildSpecs();  // immutable table, built once
+  return specs;
+}
+
+ProcessorOptions LoadProcessorOptions(const std::string& config_file,
+                                      const std::vector<std::string>& assignments) {
+  Properties props;
+  if (!config_file.empty()) props.MergeFile(config_file);
+  std::vector<std::string> keys;
+  for (const auto& s : ProcessorOptionSpecs()) keys.push_back(s.key);
+  props.MergeEnvironment(keys);
+  for (const auto& a : assignments) props.MergeAssignment(a);
+
+  ProcessorOptions options;
+  ApplyProperties<ProcessorOptions>(
+      props, ProcessorOptionSpecs(), {"kafka.consumer.", "kafka.producer.", "kafka."}, options,
+      [](ProcessorOptions& o, const std::string& prefix, const std::string& rest,
+         const std::string& value) {
+        auto& target = prefix == "kafka.consumer."   ? o.kafka_consumer
+                       : prefix == "kafka.producer." ? o.kafka_producer
+                                                     : o.kafka_common;
+        target[rest] = value;
+      });
+  Validate(options);
+  return options;
+}
+
+void Validate(const ProcessorOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path state_dir(o.store.dir);
+  std::error_code ec;
+  if (fs::exists(state_dir, ec)) {
+    if (!fs::is_directory(state_dir, ec)) throw ConfigError("state.dir", "'" + o.store.dir + "' is not a directory");
+  } else {
+    const fs::path parent = fs::absolute(state_dir, ec).parent_path();
+    if (!fs::is_directory(parent, ec)) {
+      throw ConfigError("state.dir", "parent directory '" + parent.string() + "' does not exist");
+    }
+  }
+  if (!o.model_dir.empty() && !fs::is_directory(o.model_dir, ec)) {
+    throw ConfigError("model.dir", "'" + o.model_dir + "' is not a directory");
+  }
+  if (!o.embedded && o.kafka_common.count("bootstrap.servers") == 0 &&
+      o.kafka_consumer.count("bootstrap.servers") == 0) {
+    throw ConfigError("kafka.bootstrap.servers", "required unless running --embedded");
+  }
+  if (!o.http_listen.empty() && o.http_listen.find(':') == std::string::npos) {
+    throw ConfigError("http.listen", "expected host:port, got '" + o.http_listen + "'");
+  }
+  for (const auto* names : {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles,
+                            &o.topics.handoff}) {
+    for (const auto* other : {&o.topics.decisions, &o.topics.triggers, &o.topics.dead_letters}) {
+      if (*names == *other) {
+        throw ConfigError("topic.*", "input topic '" + *names + "' is also an output topic");
+      }
+    }
+  }
+}
+
+}  // namespace intentstream::runtime

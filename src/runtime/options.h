@@ -1,0 +1,86 @@
+// Everything the processor can be configured with. Each field documents its default and
+// unit; `ProcessorOptionSpecs()` is the single table that parses, validates and prints
+// them (`intentstream help-config`, docs/configuration.md).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "ingest/decoder.h"
+#include "state/store.h"
+#include "state/visitor_state.h"
+
+namespace intentstream::runtime {
+
+struct TopicNames {
+  std::string web = "web-events";                // input, key: anonymous_id
+  std::string app = "app-events";                // input, key: customer_id
+  std::string links = "identity-links";          // input, key: anonymous_id
+  std::string profiles = "customer-profiles";    // input (compacted), key: customer_id
+  std::string handoff = "identity-handoff";      // internal repartition topic, key: customer_id
+  std::string decisions = "decisions";           // output
+  std::string triggers = "triggers";             // output
+  std::string dead_letters = "dead-letters";     // output
+};
+
+struct ProcessorOptions {
+  TopicNames topics;
+  // Consumer group id. Default: "intentstream".
+  std::string group_id = "intentstream";
+  // librdkafka properties given as kafka.<name> (both clients), kafka.consumer.<name>,
+  // kafka.producer.<name>; passed through untouched (TLS, SASL, tuning).
+  std::map<std::string, std::string> kafka_common;
+  std::map<std::string, std::string> kafka_consumer;
+  std::map<std::string, std::string> kafka_producer;
+
+  state::StoreOptions store{.dir = "./intentstream-state"};
+  state::SessionPolicy session;
+  ingest::ValidationOptions validation;
+
+  // Most messages applied and committed as one batch. Default: 2000.
+  int batch_max_messages = 2000;
+  // Longest wait for the first message of a batch, ms. Default: 100.
+  int poll_timeout_ms = 100;
+  // Longest wait for output delivery before a batch commits, ms. Default: 30000.
+  int flush_timeout_ms = 30000;
+  // With no local offset for a partition, read it from the beginning (rebuilding state
+  // from the topic's retention) rather than from the group's committed offset.
+  // Default: true.
+  bool rebuild_from_beginning = true;
+  // Exit once every assigned partition is at its end and nothing arrived for this long;
+  // 0 = run until stopped. Default: 0.
+  int64_t exit_when_idle_ms = 0;
+  // Period of lag and state-size metrics refresh, ms. Default: 1000.
+  int metrics_interval_ms = 1000;
+
+  // HTTP listen address for /metrics, /healthz; empty disables. Default: 127.0.0.1:9464.
+  std::string http_listen = "127.0.0.1:9464";
+  int http_threads = 4;
+
+  // "text" or "json" (one JSON object per line). Default: text.
+  std::string log_format = "text";
+  // debug, info, warn, error. Default: info.
+  std::string log_level = "info";
+
+  // Model artifact directory for the session encoder; empty = no embeddings.
+  std::string model_dir;
+
+  // Embedded mode: start librdkafka's mock cluster in-process.
+  bool embedded = false;
+  // Partitions per topic created in embedded mode. Default: 4.
+  int embedded_partitions = 4;
+};
+
+const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs();
+
+// Builds options from properties (defaults < file < environment < assignments) and
+// validates them. Throws ConfigError naming the key.
+ProcessorOptions LoadProcessorOptions(const std::string& config_file,
+                                      const std::vector<std::string>& assignments);
+
+// Checks cross-field rules and paths. Throws ConfigError naming the key.
+void Validate(const ProcessorOptions& options);
+
+}  // namespace intentstream::runtime

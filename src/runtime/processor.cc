@@ -1,0 +1,431 @@
+#include "runtime/processor.h"
+
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "runtime/kafka_clients.h"
+#include "serve/http_server.h"
+#include "serve/metrics_endpoint.h"
+#include "serve/processor_probe.h"
+#include "state/store.h"
+
+#ifndef INTENTSTREAM_VERSION
+#define INTENTSTREAM_VERSION "dev"
+#endif
+
+namespace intentstream::runtime {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+class Processor::Impl : public RdKafka::RebalanceCb,
+                        public RdKafka::DeliveryReportCb,
+                        public RdKafka::EventCb {
+ public:
+  Impl(Processor* owner, ProcessorOptions options, std::string bootstrap, LogSink* sink,
+       std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
+       op::DecisionOperator* decision_operator)
+      : owner_(owner),
+        options_(std::move(options)),
+        log_(sink, "processor"),
+        registry_(std::move(registry)),
+        store_(options_.store),
+        probe_(*registry_, TopicLabels(options_.topics), Processor::Version()),
+        batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()) {
+    kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
+              {options_.topics.app, ingest::TopicKind::kApp},
+              {options_.topics.links, ingest::TopicKind::kLink},
+              {options_.topics.profiles, ingest::TopicKind::kProfile},
+              {options_.topics.handoff, ingest::TopicKind::kHandoff}};
+    producer_ = MakeProducer(options_, bootstrap, this, this);
+    consumer_ = MakeConsumer(options_, bootstrap, this, this);
+    if (!options_.http_listen.empty()) {
+      http_.Route("/metrics", serve::MetricsHandler(registry_));
+      http_.Route("/healthz", [](const serve::HttpRequest&) {
+        return serve::HttpResponse{200, "application/json", "{\"status\":\"ok\"}"};
+      });
+      http_.Route("/readyz", [this](const serve::HttpRequest&) {
+        const bool ready = owner_->ready();
+        return serve::HttpResponse{ready ? 200 : 503, "application/json",
+                                   ready ? "{\"status\":\"ready\"}"
+                                         : "{\"status\":\"not ready: no partitions assigned\"}"};
+      });
+      http_.Start(options_.http_listen, options_.http_threads);
+      log_.Info("http endpoint listening",
+                {{"address", options_.http_listen}, {"port", std::to_string(http_.port())}});
+    }
+  }
+
+  ~Impl() override {
+    http_.Stop();
+    if (consumer_) consumer_->close();
+  }
+
+  static serve::InputTopicNames TopicLabels(const TopicNames& t) {
+    serve::InputTopicNames names;
+    names.by_kind = {t.web, t.app, t.links, t.profiles, t.handoff};
+    return names;
+  }
+
+  RunSummary Run(const std::atomic<bool>& stop) {
+    const auto started = Clock::now();
+    CheckCopartitioning();
+    const std::vector<std::string> topics = {options_.topics.web, options_.topics.app,
+                                             options_.topics.links, options_.topics.profiles,
+                                             options_.topics.handoff};
+    if (const auto err = consumer_->subscribe(topics); err != RdKafka::ERR_NO_ERROR) {
+      throw std::runtime_error("subscribe failed: " + RdKafka::err2str(err));
+    }
+    log_.Info("subscribed", {{"group", options_.group_id}});
+    last_message_ = Clock::now();
+    auto next_metrics = Clock::now();
+    while (!stop.load()) {
+      CollectBatch();
+      if (!pending_.empty()) ProcessPending();
+      producer_->poll(0);
+      if (fatal_) throw std::runtime_error("fatal Kafka error: " + fatal_message_);
+      if (Clock::now() >= next_metrics) {
+        RefreshMetrics();
+        next_metrics = Clock::now() + std::chrono::milliseconds(options_.metrics_interval_ms);
+      }
+      if (DrainedAndIdle()) {
+        summary_.stop_reason = "idle";
+        break;
+      }
+    }
+    if (summary_.stop_reason.empty()) summary_.stop_reason = "stopped";
+    ProcessPending();
+    log_.Info("leaving the consumer group", {{"reason", summary_.stop_reason}});
+    consumer_->close();  // runs the revoke callback: flush, commit
+    consumer_.reset();
+    producer_->flush(options_.flush_timeout_ms);
+    store_.Flush();
+    RefreshMetrics();
+    summary_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return summary_;
+  }
+
+  int http_port() const { return http_.port(); }
+  state::StateStore& store() { return store_; }
+
+  // --- librdkafka callbacks (run inside consume()/poll() on the processing thread) ---
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      std::string list;
+      for (auto* p : partitions) {
+        const TopicPartition tp{p->topic(), Partition{p->partition()}};
+        const auto stored = store_.GetOffset(tp);
+        if (stored) {
+          p->set_offset(stored->value);
+        } else {
+          p->set_offset(options_.rebuild_from_beginning ? RdKafka::Topic::OFFSET_BEGINNING
+                                                        : RdKafka::Topic::OFFSET_INVALID);
+        }
+        positions_[tp] = stored.value_or(Offset{-1});
+        eof_.erase(tp);
+        probe_.PartitionAssigned(tp);
+        list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
+      }
+      const auto* e = cooperative ? consumer->incremental_assign(partitions) : nullptr;
+      if (!cooperative) consumer->assign(partitions);
+      if (e != nullptr) {
+        log_.Error("incremental assign failed", {{"error", e->str()}});
+        delete e;
+      }
+      owner_->ready_ = !positions_.empty();
+      log_.Info("partitions assigned", {{"partitions", list}});
+    } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
+      // Hand over cleanly: finish what was polled, deliver outputs, commit offsets.
+      ProcessPending();
+      producer_->flush(options_.flush_timeout_ms);
+      if (const auto cerr = consumer->commitSync();
+          cerr != RdKafka::ERR_NO_ERROR && cerr != RdKafka::ERR__NO_OFFSET) {
+        log_.Warn("offset commit on revoke failed", {{"error", RdKafka::err2str(cerr)}});
+      }
+      for (auto* p : partitions) {
+        const TopicPartition tp{p->topic(), Partition{p->partition()}};
+        positions_.erase(tp);
+        eof_.erase(tp);
+        probe_.PartitionRevoked(tp);
+      }
+      if (cooperative) {
+        if (auto* e = consumer->incremental_unassign(partitions)) delete e;
+      } else {
+        consumer->unassign();
+      }
+      owner_->ready_ = !positions_.empty() && cooperative;
+      log_.Info("partitions revoked", {{"count", std::to_string(partitions.size())}});
+    } else {
+      log_.Error("rebalance error", {{"error", RdKafka::err2str(err)}});
+      consumer->unassign();
+      positions_.clear();
+      owner_->ready_ = false;
+    }
+  }
+
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() != RdKafka::ERR_NO_ERROR) {
+      ++delivery_failures_;
+      delivery_error_ = message.topic_name() + ": " + message.errstr();
+    }
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_ERROR: {
+        const auto cls = ClassifyKafkaError(event.err(), event.fatal());
+        if (cls == KafkaErrorClass::kFatal) {
+          fatal_ = true;
+          fatal_message_ = event.str();
+          log_.Error("fatal kafka error", {{"error", event.str()}});
+        } else if (cls == KafkaErrorClass::kRetriable) {
+          log_.Warn("kafka error", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+        }
+        break;
+      }
+      case RdKafka::Event::EVENT_LOG:
+        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+          log_.Warn("librdkafka", {{"facility", event.fac()}, {"message", event.str()}});
+        }
+        break;
+      case RdKafka::Event::EVENT_STATS:
+      case RdKafka::Event::EVENT_THROTTLE:
+        break;
+    }
+  }
+
+ private:
+  // Reads up to batch_max_messages: waits for the first, takes what is already there.
+  void CollectBatch() {
+    int timeout_ms = options_.poll_timeout_ms;
+    while (static_cast<int>(pending_.size()) < options_.batch_max_messages) {
+      std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));
+      timeout_ms = 0;
+      switch (msg->err()) {
+        case RdKafka::ERR_NO_ERROR: {
+          const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
+          if (!eof_.empty()) eof_.erase(tp);
+          arrivals_.push_back(SteadyMicros());
+          pending_.push_back(std::move(msg));
+          last_message_ = Clock::now();
+          break;
+        }
+        case RdKafka::ERR__PARTITION_EOF:
+          eof_.insert(TopicPartition{msg->topic_name(), Partition{msg->partition()}});
+          break;
+        case RdKafka::ERR__TIMED_OUT:
+          return;
+        default: {
+          const auto cls = ClassifyKafkaError(msg->err(), false);
+          if (cls == KafkaErrorClass::kFatal) {
+            throw std::runtime_error("consumer error: " + msg->errstr());
+          }
+          log_.Warn("consumer error", {{"error", msg->errstr()}});
+          return;
+        }
+      }
+    }
+  }
+
+  void ProcessPending() {
+    if (pending_.empty()) return;
+    inputs_.clear();
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      const auto& m = *pending_[i];
+      const auto kind = kinds_.find(m.topic_name());
+      if (kind == kinds_.end()) continue;  // not subscribed; can't happen
+      inputs_.push_back(InputMessage{
+          kind->second, m.topic_name(), Partition{m.partition()}, Offset{m.offset()},
+          m.key() != nullptr ? std::string_view(*m.key()) : std::string_view(),
+          std::string_view(static_cast<const char*>(m.payload()), m.len()), arrivals_[i]});
+    }
+    outputs_.clear();
+    BatchCounts counts;
+    state::WriteSet writes = batch_.Process(inputs_, WallMillis(), &outputs_, &counts);
+    Produce();
+    const auto commit_start = Clock::now();
+    store_.Commit(writes);
+    probe_.BatchCommitted(inputs_.size(),
+                          std::chrono::duration<double>(Clock::now() - commit_start).count());
+    StoreOffsets();
+    const int64_t now_us = SteadyMicros();
+    for (const auto& in : inputs_) probe_.EventLatency((now_us - in.arrival_us) / 1e6);
+    Accumulate(counts);
+    pending_.clear();
+    arrivals_.clear();
+  }
+
+  // Produces the batch's outputs and waits for their delivery: state commits only after
+  // its outputs are safe (at-least-once).
+  void Produce() {
+    if (outputs_.empty()) return;
+    delivery_failures_ = 0;
+    for (const auto& o : outputs_) {
+      while (true) {
+        const auto err = producer_->produce(
+            o.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+            const_cast<char*>(o.value.data()), o.value.size(), o.key.data(), o.key.size(), 0,
+            nullptr);
+        if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err != RdKafka::ERR__QUEUE_FULL) {
+          throw std::runtime_error("produce to " + o.topic + " failed: " + RdKafka::err2str(err));
+        }
+        producer_->poll(50);  // queue full: serve delivery reports, then retry
+      }
+    }
+    const auto err = producer_->flush(options_.flush_timeout_ms);
+    if (err != RdKafka::ERR_NO_ERROR || producer_->outq_len() > 0) {
+      throw std::runtime_error("outputs not delivered within processing.flush_timeout_ms (" +
+                               std::to_string(producer_->outq_len()) + " in flight)");
+    }
+    if (delivery_failures_ > 0) {
+      throw std::runtime_error("output delivery failed: " + delivery_error_);
+    }
+    probe_.OutputProduced(outputs_.size());
+    summary_.outputs += outputs_.size();
+  }
+
+  void StoreOffsets() {
+    std::map<TopicPartition, int64_t> next;
+    for (const auto& in : inputs_) {
+      next[TopicPartition{std::string(in.topic), in.partition}] = in.offset.value + 1;
+    }
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (const auto& [tp, offset] : next) {
+      positions_[tp] = Offset{offset};
+      tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, offset));
+    }
+    const auto err = consumer_->offsets_store(tps);
+    for (auto* tp : tps) delete tp;
+    if (err != RdKafka::ERR_NO_ERROR && err != RdKafka::ERR__STATE) {
+      log_.Debug("offsets_store", {{"error", RdKafka::err2str(err)}});
+    }
+  }
+
+  void Accumulate(const BatchCounts& c) {
+    auto& s = summary_.counts;
+    s.accepted += c.accepted;
+    s.duplicates += c.duplicates;
+    s.dead_letters += c.dead_letters;
+    s.handoffs_sent += c.handoffs_sent;
+    s.handoffs_merged += c.handoffs_merged;
+    s.decisions += c.decisions;
+    s.triggers += c.triggers;
+    ++summary_.batches;
+  }
+
+  void RefreshMetrics() {
+    for (const auto& [tp, pos] : positions_) {
+      int64_t low = 0, high = 0;
+      if (consumer_ &&
+          consumer_->get_watermark_offsets(tp.topic, tp.partition.value, &low, &high) ==
+              RdKafka::ERR_NO_ERROR &&
+          high >= 0) {
+        probe_.ConsumerLag(tp, high - (pos.value >= 0 ? pos.value : low));
+      }
+    }
+    const auto s = store_.Stats();
+    probe_.State({static_cast<double>(s.live_data_bytes), static_cast<double>(s.sst_bytes),
+                  static_cast<double>(s.memtable_bytes), static_cast<double>(s.estimated_sessions),
+                  static_cast<double>(s.pending_compaction_bytes), s.write_stopped ? 1.0 : 0.0});
+  }
+
+  bool DrainedAndIdle() const {
+    if (options_.exit_when_idle_ms <= 0 || positions_.empty()) return false;
+    if (eof_.size() < positions_.size() || !pending_.empty()) return false;
+    return Clock::now() - last_message_ >= std::chrono::milliseconds(options_.exit_when_idle_ms);
+  }
+
+  // Inputs must be co-partitioned (same partition count) for the range assignor to give
+  // one process a visitor's web events, links and hand-offs together.
+  void CheckCopartitioning() {
+    RdKafka::Metadata* raw = nullptr;
+    if (consumer_->metadata(true, nullptr, &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+      log_.Warn("could not read topic metadata; co-partitioning not checked");
+      return;
+    }
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    std::map<std::string, size_t> counts;
+    for (const auto* t : *md->topics()) counts[t->topic()] = t->partitions()->size();
+    size_t expected = 0;
+    std::string first;
+    for (const auto* topic : {&options_.topics.web, &options_.topics.links, &options_.topics.app,
+                              &options_.topics.profiles, &options_.topics.handoff}) {
+      auto it = counts.find(*topic);
+      if (it == counts.end() || it->second == 0) {
+        log_.Warn("input topic does not exist yet", {{"topic", *topic}});
+        continue;
+      }
+      if (expected == 0) {
+        expected = it->second;
+        first = *topic;
+      } else if (it->second != expected) {
+        throw std::runtime_error("topics '" + first + "' (" + std::to_string(expected) +
+                                 " partitions) and '" + *topic + "' (" +
+                                 std::to_string(it->second) +
+                                 ") must have the same partition count (co-partitioning)");
+      }
+    }
+  }
+
+  Processor* owner_;
+  ProcessorOptions options_;
+  Logger log_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  state::StateStore store_;
+  serve::ProcessorProbe probe_;
+  BatchProcessor batch_;
+  std::unordered_map<std::string, ingest::TopicKind> kinds_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  serve::HttpServer http_;
+
+  std::vector<std::unique_ptr<RdKafka::Message>> pending_;
+  std::vector<int64_t> arrivals_;
+  std::vector<InputMessage> inputs_;
+  std::vector<OutputMessage> outputs_;
+  std::map<TopicPartition, Offset> positions_;  // next offset to process, per assigned partition
+  std::set<TopicPartition> eof_;
+  Clock::time_point last_message_;
+  RunSummary summary_;
+  int delivery_failures_ = 0;
+  std::string delivery_error_;
+  bool fatal_ = false;
+  std::string fatal_message_;
+};
+
+Processor::Processor(ProcessorOptions options, std::string bootstrap_servers, LogSink* log_sink,
+                     std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
+                     op::DecisionOperator* decision_operator)
+    : impl_(std::make_unique<Impl>(this, std::move(options), std::move(bootstrap_servers),
+                                   log_sink, std::move(registry), encoder, decision_operator)) {}
+
+Processor::~Processor() = default;
+
+RunSummary Processor::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }
+int Processor::http_port() const { return impl_->http_port(); }
+state::StateStore& Processor::store() { return impl_->store(); }
+std::string Processor::Version() { return INTENTSTREAM_VERSION; }
+
+}  // namespace intentstream::runtime

@@ -1,0 +1,69 @@
+// The processing loop: one Kafka consumer in the group, one processing thread.
+//
+//   poll a batch -> BatchProcessor (decode, dedup, state, hand-offs, encoder, operator)
+//   -> produce outputs -> wait for delivery -> commit state + offsets in one WriteBatch
+//   -> store the offsets in the consumer (auto-committed to Kafka for lag tooling).
+//
+// On assignment the consumer seeks each partition to the offset stored in RocksDB; on
+// revocation the pending batch is finished, outputs flushed and offsets committed before
+// the partitions are released. Thread-safety: Run() on one thread; ready(), http_port()
+// and store() may be read from any thread (the HTTP handlers do).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/logging.h"
+#include "operator/stage.h"
+#include "runtime/batch_processor.h"
+#include "runtime/options.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace intentstream::runtime {
+
+struct RunSummary {
+  BatchCounts counts;
+  uint64_t batches = 0;
+  uint64_t outputs = 0;
+  double seconds = 0;
+  // Why Run() returned: "stopped", "idle".
+  std::string stop_reason;
+};
+
+class Processor {
+ public:
+  // Opens the state and the Kafka clients and starts the HTTP endpoint. `encoder` and
+  // `decision_operator` may be null and must outlive the processor. Throws ConfigError
+  // for bad configuration and std::runtime_error when a resource can't be opened.
+  Processor(ProcessorOptions options, std::string bootstrap_servers, LogSink* log_sink,
+            std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
+            op::DecisionOperator* decision_operator);
+  ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+
+  // Subscribes and processes until `stop` becomes true or, with exit_when_idle_ms, the
+  // input is drained. Then finishes the batch, commits, leaves the group and returns.
+  // Throws on fatal Kafka errors, output delivery failure or state errors: the state
+  // then stands at the last commit and a restart resumes from there.
+  RunSummary Run(const std::atomic<bool>& stop);
+
+  // True while partitions are assigned and their state is open.
+  bool ready() const { return ready_.load(); }
+  int http_port() const;
+  state::StateStore& store();
+
+  static std::string Version();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace intentstream::runtime

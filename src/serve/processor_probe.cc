@@ -1,0 +1,137 @@
+#include "serve/processor_probe.h"
+
+#include "ingest/dead_letter.h"
+
+namespace intentstream::serve {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicNames& topics,
+                               const std::string& version) {
+  input_family_ = &BuildCounter()
+                       .Name("intentstream_input_messages_total")
+                       .Help("Input messages by topic and outcome (accepted, duplicate, "
+                             "dead_letter)")
+                       .Register(registry);
+  for (size_t k = 0; k < kTopicKinds; ++k) {
+    const auto& topic = topics.by_kind[k];
+    accepted_[k] = &input_family_->Add({{"topic", topic}, {"outcome", "accepted"}});
+    duplicate_[k] = &input_family_->Add({{"topic", topic}, {"outcome", "duplicate"}});
+    dead_lettered_[k] = &input_family_->Add({{"topic", topic}, {"outcome", "dead_letter"}});
+  }
+  auto& reasons = BuildCounter()
+                      .Name("intentstream_dead_letters_total")
+                      .Help("Messages sent to the dead-letter topic, by reason")
+                      .Register(registry);
+  for (size_t r = 0; r < kDeadLetterReasons; ++r) {
+    dead_letter_reasons_[r] = &reasons.Add(
+        {{"reason",
+          std::string(ingest::DeadLetterReasonLabel(static_cast<v1::DeadLetterReason>(r)))}});
+  }
+  handoffs_sent_ = &BuildCounter()
+                        .Name("intentstream_identity_handoffs_sent_total")
+                        .Help("Identity hand-offs produced to the hand-off topic")
+                        .Register(registry)
+                        .Add({});
+  handoffs_merged_ = &BuildCounter()
+                          .Name("intentstream_identity_handoffs_merged_total")
+                          .Help("Identity hand-offs merged into a customer's state")
+                          .Register(registry)
+                          .Add({});
+  handoff_events_merged_ = &BuildCounter()
+                                .Name("intentstream_identity_handoff_events_merged_total")
+                                .Help("Pre-login web events merged into customers' sessions")
+                                .Register(registry)
+                                .Add({});
+  outputs_ = &BuildCounter()
+                  .Name("intentstream_output_messages_total")
+                  .Help("Messages produced to output topics (dead letters, hand-offs, "
+                        "decisions, triggers)")
+                  .Register(registry)
+                  .Add({});
+  commits_ = &BuildCounter()
+                  .Name("intentstream_state_commits_total")
+                  .Help("Atomic state + offset commits")
+                  .Register(registry)
+                  .Add({});
+  batch_size_ = &BuildHistogram()
+                     .Name("intentstream_batch_messages")
+                     .Help("Input messages per committed batch")
+                     .Register(registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 500, 1000, 5000});
+  commit_seconds_ = &BuildHistogram()
+                         .Name("intentstream_state_commit_seconds")
+                         .Help("Time to commit one batch's WriteBatch to RocksDB")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{
+                                      0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1});
+  latency_ = &BuildHistogram()
+                  .Name("intentstream_processing_latency_seconds")
+                  .Help("Per event: arrival in the processor to its state commit")
+                  .Register(registry)
+                  .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005,
+                                                                    0.01, 0.025, 0.05, 0.1,
+                                                                    0.25, 0.5, 1, 2.5});
+  lag_family_ = &BuildGauge()
+                     .Name("intentstream_consumer_lag_messages")
+                     .Help("High watermark minus the next offset to process, per assigned "
+                           "partition")
+                     .Register(registry);
+  assigned_ = &BuildGauge()
+                   .Name("intentstream_assigned_partitions")
+                   .Help("Input partitions currently assigned to this process")
+                   .Register(registry)
+                   .Add({});
+  auto gauge = [&](const char* name, const char* help) {
+    return &BuildGauge().Name(name).Help(help).Register(registry).Add({});
+  };
+  live_bytes_ = gauge("intentstream_state_live_data_bytes", "RocksDB estimated live data size");
+  sst_bytes_ = gauge("intentstream_state_sst_bytes", "RocksDB total SST file size");
+  memtable_bytes_ = gauge("intentstream_state_memtable_bytes", "RocksDB memtable size");
+  sessions_ = gauge("intentstream_state_sessions", "Estimated visitors in the sessions family");
+  pending_compaction_bytes_ = gauge("intentstream_state_pending_compaction_bytes",
+                                    "RocksDB estimated bytes pending compaction");
+  write_stopped_ = gauge("intentstream_state_write_stopped", "1 while RocksDB stops writes");
+  BuildGauge()
+      .Name("intentstream_build_info")
+      .Help("Build information; the value is always 1")
+      .Register(registry)
+      .Add({{"version", version}})
+      .Set(1);
+}
+
+void ProcessorProbe::PartitionAssigned(const TopicPartition& tp) {
+  std::lock_guard lock(lag_mu_);
+  if (lag_.count(tp) != 0) return;
+  lag_[tp] = &lag_family_->Add(
+      {{"topic", tp.topic}, {"partition", std::to_string(tp.partition.value)}});
+  assigned_->Increment();
+}
+
+void ProcessorProbe::PartitionRevoked(const TopicPartition& tp) {
+  std::lock_guard lock(lag_mu_);
+  auto it = lag_.find(tp);
+  if (it == lag_.end()) return;
+  lag_family_->Remove(it->second);
+  lag_.erase(it);
+  assigned_->Decrement();
+}
+
+void ProcessorProbe::ConsumerLag(const TopicPartition& tp, int64_t lag) {
+  std::lock_guard lock(lag_mu_);
+  auto it = lag_.find(tp);
+  if (it != lag_.end()) it->second->Set(static_cast<double>(lag));
+}
+
+void ProcessorProbe::State(const StateFigures& f) {
+  live_bytes_->Set(f.live_bytes);
+  sst_bytes_->Set(f.sst_bytes);
+  memtable_bytes_->Set(f.memtable_bytes);
+  sessions_->Set(f.sessions);
+  pending_compaction_bytes_->Set(f.pending_compaction_bytes);
+  write_stopped_->Set(f.write_stopped);
+}
+
+}  // namespace intentstream::serve

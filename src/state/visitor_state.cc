@@ -1,0 +1,93 @@
+#include "state/visitor_state.h"
+
+#include <algorithm>
+
+namespace intentstream::state {
+
+namespace {
+bool Before(const v1::SessionEvent& a, const v1::SessionEvent& b) {
+  return a.time_ms() != b.time_ms() ? a.time_ms() < b.time_ms() : a.event_key() < b.event_key();
+}
+}  // namespace
+
+bool InsertEvent(v1::VisitorState* state, const v1::SessionEvent& event, int max_events) {
+  auto* events = state->mutable_events();
+  // Ids are unique per event, so a known key is a duplicate wherever it sits.
+  for (const auto& e : *events) {
+    if (e.event_key() == event.event_key()) return false;
+  }
+  const auto pos = std::lower_bound(events->begin(), events->end(), event, Before);
+  const int index = static_cast<int>(pos - events->begin());
+  if (events->size() >= max_events && index == 0) return false;  // older than the window
+  *events->Add() = event;
+  // Rotate the new last element into place.
+  for (int i = events->size() - 1; i > index; --i) events->SwapElements(i, i - 1);
+  if (events->size() > max_events) events->DeleteSubrange(0, events->size() - max_events);
+  return true;
+}
+
+void ApplyOwnEvent(v1::VisitorState* state, const v1::SessionEvent& event,
+                   const SessionPolicy& policy) {
+  const int64_t t = event.time_ms();
+  if (state->events_total() == 0) {
+    state->set_first_seen_ms(t);
+    state->set_session_count(1);
+    state->set_session_start_ms(t);
+    state->set_session_events(0);
+    state->set_last_event_ms(t);
+  } else if (t - state->last_event_ms() > policy.session_gap_ms) {
+    state->set_session_count(state->session_count() + 1);
+    state->set_session_start_ms(t);
+    state->set_session_events(0);
+  }
+  state->set_first_seen_ms(std::min(state->first_seen_ms(), t));
+  state->set_last_event_ms(std::max(state->last_event_ms(), t));
+  state->set_session_events(state->session_events() + 1);
+  state->set_events_total(state->events_total() + 1);
+  if (event.source() == v1::SOURCE_WEB) {
+    state->set_web_events(state->web_events() + 1);
+  } else {
+    state->set_app_events(state->app_events() + 1);
+  }
+  InsertEvent(state, event, policy.max_events);
+}
+
+int MergeHandoff(v1::VisitorState* state, const v1::IdentityHandoff& handoff,
+                 const SessionPolicy& policy) {
+  int inserted = 0;
+  for (const auto& e : handoff.events()) {
+    if (InsertEvent(state, e, policy.max_events)) ++inserted;
+  }
+  state->set_merged_web_events(state->merged_web_events() + static_cast<uint64_t>(inserted));
+  const auto& ids = state->linked_anonymous_ids();
+  if (std::find(ids.begin(), ids.end(), handoff.anonymous_id()) == ids.end()) {
+    state->add_linked_anonymous_ids(handoff.anonymous_id());
+  }
+  return inserted;
+}
+
+void ApplyOfferAction(v1::OfferStats* stats, v1::AppAction action, int64_t time_ms) {
+  switch (action) {
+    case v1::APP_ACTION_TILE_IMPRESSION:
+      stats->set_impressions(stats->impressions() + 1);
+      stats->set_last_shown_ms(std::max(stats->last_shown_ms(), time_ms));
+      break;
+    case v1::APP_ACTION_TILE_CLICK:
+      stats->set_clicks(stats->clicks() + 1);
+      break;
+    case v1::APP_ACTION_TILE_DISMISS:
+      stats->set_dismissals(stats->dismissals() + 1);
+      stats->set_last_dismissed_ms(std::max(stats->last_dismissed_ms(), time_ms));
+      break;
+    case v1::APP_ACTION_APPLICATION_START:
+      stats->set_applications_started(stats->applications_started() + 1);
+      break;
+    case v1::APP_ACTION_APPLICATION_COMPLETE:
+      stats->set_applications_completed(stats->applications_completed() + 1);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace intentstream::state

@@ -1,0 +1,253 @@
+#include "runtime/batch_processor.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include "state/keys.h"
+#include "support/events.h"
+#include "support/temp_dir.h"
+
+namespace intentstream::runtime {
+namespace {
+
+using ingest::TopicKind;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An encoder that writes a recognisable embedding: how many events the window holds.
+class CountingEncoder : public op::SessionEncoder {
+ public:
+  std::string model_version() const override { return "counting-1"; }
+  void Encode(std::span<op::VisitorUpdate> updates) override {
+    ++calls;
+    for (auto& u : updates) {
+      const float n = static_cast<float>(u.state->events_size());
+      u.state->set_embedding(std::string(reinterpret_cast<const char*>(&n), sizeof n));
+      u.state->set_model_version(model_version());
+      visitors_seen += updates.size() > 0 ? 1 : 0;
+    }
+  }
+  void Forget(std::string_view) override {}
+  int calls = 0;
+  size_t visitors_seen = 0;
+};
+
+class BatchProcessorTest : public ::testing::Test {
+ protected:
+  BatchProcessorTest() {
+    options_.store.dir = dir_.Sub("state");
+    store_ = std::make_unique<state::StateStore>(options_.store);
+    batch_ = std::make_unique<BatchProcessor>(options_, *store_, nullptr, &encoder_, nullptr,
+                                              "test");
+  }
+
+  // Adds a message to the next batch; offsets count up per topic-partition.
+  template <typename M>
+  void Add(TopicKind kind, const M& msg, const std::string& key) {
+    AddRaw(kind, msg.SerializeAsString(), key);
+  }
+  void AddRaw(TopicKind kind, std::string payload, const std::string& key) {
+    const std::string& topic = TopicOf(kind);
+    payloads_.push_back(std::move(payload));
+    keys_.push_back(key);
+    pending_.push_back({kind, topic, Partition{0}, Offset{next_offset_[topic]++}, {}, {}, 0});
+  }
+  const std::string& TopicOf(TopicKind kind) const {
+    switch (kind) {
+      case TopicKind::kWeb:
+        return options_.topics.web;
+      case TopicKind::kApp:
+        return options_.topics.app;
+      case TopicKind::kLink:
+        return options_.topics.links;
+      case TopicKind::kProfile:
+        return options_.topics.profiles;
+      case TopicKind::kHandoff:
+        return options_.topics.handoff;
+    }
+    return options_.topics.web;
+  }
+
+  // Processes and commits the pending messages; returns the outputs.
+  std::vector<OutputMessage> Run() {
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      pending_[i].payload = payloads_[i];
+      pending_[i].key = keys_[i];
+    }
+    std::vector<OutputMessage> out;
+    counts_ = {};
+    auto writes = batch_->Process(pending_, NowMs(), &out, &counts_);
+    store_->Commit(writes);
+    pending_.clear();
+    payloads_.clear();
+    keys_.clear();
+    return out;
+  }
+
+  // Feeds hand-off outputs back as input, as Kafka would.
+  void Loopback(const std::vector<OutputMessage>& out) {
+    for (const auto& o : out) {
+      if (o.topic == options_.topics.handoff) AddRaw(TopicKind::kHandoff, o.value, o.key);
+    }
+  }
+
+  v1::VisitorState Visitor(const std::string& key) {
+    std::string v;
+    v1::VisitorState s;
+    EXPECT_TRUE(store_->Get(state::Cf::kSessions, key, &v)) << key;
+    s.ParseFromString(v);
+    return s;
+  }
+
+  testing::TempDir dir_;
+  ProcessorOptions options_;
+  std::unique_ptr<state::StateStore> store_;
+  CountingEncoder encoder_;
+  std::unique_ptr<BatchProcessor> batch_;
+  std::vector<InputMessage> pending_;
+  std::deque<std::string> payloads_, keys_;
+  std::map<std::string, int64_t> next_offset_;
+  BatchCounts counts_;
+  const int64_t t0_ = NowMs() - 3'600'000;
+};
+
+TEST_F(BatchProcessorTest, WebHistoryFollowsTheLinkToTheCustomer) {
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  Add(TopicKind::kWeb, testing::Web("w2", "anon", t0_ + 1000, "/mortgages/calculator"), "anon");
+  Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 2000), "anon");
+  auto out = Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].topic, "identity-handoff");
+  EXPECT_EQ(out[0].key, "cust");
+  v1::IdentityHandoff h;
+  ASSERT_TRUE(h.ParseFromString(out[0].value));
+  EXPECT_EQ(h.handoff_id(), "l1");
+  EXPECT_EQ(h.events_size(), 2);
+  EXPECT_EQ(h.web_events_total(), 2u);
+
+  Loopback(out);
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_ + 3000), "cust");
+  Add(TopicKind::kWeb, testing::Web("w3", "anon", t0_ + 4000), "anon");  // after the link
+  out = Run();
+  ASSERT_EQ(out.size(), 1u) << "the later web event is forwarded";
+  Loopback(out);
+  Run();
+
+  const auto customer = Visitor(state::CustomerKey("cust"));
+  EXPECT_EQ(customer.events_total(), 1u);
+  EXPECT_EQ(customer.app_events(), 1u);
+  EXPECT_EQ(customer.merged_web_events(), 3u);
+  ASSERT_EQ(customer.events_size(), 4);
+  EXPECT_EQ(customer.events(0).category(), "/credit-cards/travel-rewards");
+  EXPECT_EQ(customer.events(1).category(), "/mortgages/calculator");
+  EXPECT_EQ(customer.events(2).source(), v1::SOURCE_APP);
+  EXPECT_EQ(customer.events(3).time_ms(), t0_ + 4000);
+  const auto anon = Visitor(state::AnonymousKey("anon"));
+  EXPECT_EQ(anon.linked_customer_id(), "cust");
+  EXPECT_EQ(anon.web_events(), 3u);
+  std::string linked;
+  ASSERT_TRUE(store_->Get(state::Cf::kIdentity, state::AnonymousKey("anon"), &linked));
+  EXPECT_EQ(linked, "cust");
+  EXPECT_EQ(customer.model_version(), "counting-1");
+}
+
+TEST_F(BatchProcessorTest, LinkBeforeWebEventsStillMergesThem) {
+  Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_), "anon");
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_ + 1000), "anon");
+  auto out = Run();
+  ASSERT_EQ(out.size(), 2u);
+  Loopback(out);
+  Run();
+  const auto customer = Visitor(state::CustomerKey("cust"));
+  EXPECT_EQ(customer.merged_web_events(), 1u);
+  EXPECT_EQ(customer.events_size(), 1);
+}
+
+TEST_F(BatchProcessorTest, ReplayedInputIsCountedOnce) {
+  auto add_all = [&] {
+    Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+    Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");  // duplicate in-batch
+    Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  };
+  add_all();
+  Run();
+  EXPECT_EQ(counts_.accepted, 2u);
+  EXPECT_EQ(counts_.duplicates, 1u);
+  add_all();  // a replay after a crash
+  Run();
+  EXPECT_EQ(counts_.accepted, 0u);
+  EXPECT_EQ(counts_.duplicates, 3u);
+  EXPECT_EQ(Visitor(state::AnonymousKey("anon")).events_total(), 1u);
+  EXPECT_EQ(Visitor(state::CustomerKey("cust")).events_total(), 1u);
+}
+
+TEST_F(BatchProcessorTest, OffsetsCommitWithTheState) {
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  Add(TopicKind::kWeb, testing::Web("w2", "anon", t0_ + 1), "anon");
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  Run();
+  EXPECT_EQ(store_->GetOffset({"web-events", Partition{0}}), Offset{2});
+  EXPECT_EQ(store_->GetOffset({"app-events", Partition{0}}), Offset{1});
+  EXPECT_FALSE(store_->GetOffset({"identity-links", Partition{0}}).has_value());
+}
+
+TEST_F(BatchProcessorTest, BadInputBecomesADeadLetterAndTheStreamGoesOn) {
+  AddRaw(TopicKind::kWeb, "{not json", "anon");
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  const auto out = Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].topic, "dead-letters");
+  v1::DeadLetter dl;
+  ASSERT_TRUE(dl.ParseFromString(out[0].value));
+  EXPECT_EQ(dl.reason(), v1::DEAD_LETTER_REASON_INVALID_JSON);
+  EXPECT_EQ(dl.original_payload(), "{not json");
+  EXPECT_EQ(dl.source_topic(), "web-events");
+  EXPECT_EQ(dl.source_offset(), 0);
+  EXPECT_EQ(counts_.accepted, 1u);
+  EXPECT_EQ(store_->GetOffset({"web-events", Partition{0}}), Offset{2}) << "bad input is consumed";
+}
+
+TEST_F(BatchProcessorTest, LatestProfileWinsAndOffersAreCounted) {
+  auto newer = testing::Profile("cust", t0_ + 1000, true);
+  auto older = testing::Profile("cust", t0_, false);
+  Add(TopicKind::kProfile, newer, "cust");
+  Add(TopicKind::kProfile, older, "cust");
+  Add(TopicKind::kApp, testing::App("i1", "cust", t0_, v1::APP_ACTION_TILE_IMPRESSION, "CC1"), "cust");
+  Add(TopicKind::kApp, testing::App("d1", "cust", t0_ + 5, v1::APP_ACTION_TILE_DISMISS, "CC1"), "cust");
+  Run();
+  std::string v;
+  ASSERT_TRUE(store_->Get(state::Cf::kProfiles, "cust", &v));
+  v1::CustomerProfile p;
+  p.ParseFromString(v);
+  EXPECT_TRUE(p.marketing_consent());
+  ASSERT_TRUE(store_->Get(state::Cf::kOffers, state::OfferKey("cust", "CC1"), &v));
+  v1::OfferStats s;
+  s.ParseFromString(v);
+  EXPECT_EQ(s.impressions(), 1u);
+  EXPECT_EQ(s.dismissals(), 1u);
+  EXPECT_EQ(s.last_dismissed_ms(), t0_ + 5);
+}
+
+TEST_F(BatchProcessorTest, EncoderSeesEachTouchedVisitorOncePerBatch) {
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  Add(TopicKind::kWeb, testing::Web("w2", "anon", t0_ + 1), "anon");
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  Run();
+  EXPECT_EQ(encoder_.calls, 1);
+  EXPECT_EQ(encoder_.visitors_seen, 2u);
+  const auto anon = Visitor(state::AnonymousKey("anon"));
+  ASSERT_EQ(anon.embedding().size(), sizeof(float));
+  float n = 0;
+  std::memcpy(&n, anon.embedding().data(), sizeof n);
+  EXPECT_EQ(n, 2.0f);
+}
+
+}  // namespace
+}  // namespace intentstream::runtime

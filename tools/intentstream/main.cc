@@ -1,0 +1,210 @@
+// intentstream: the processor's command line. Thin: parse flags, build options, call the
+// runtime library.
+#include <prometheus/registry.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "common/logging.h"
+#include "runtime/embedded_cluster.h"
+#include "runtime/options.h"
+#include "runtime/processor.h"
+#include "runtime/replay.h"
+
+namespace {
+
+using intentstream::ConfigError;
+using intentstream::LogSink;
+using intentstream::Logger;
+namespace rt = intentstream::runtime;
+
+constexpr const char* kUsage = R"(intentstream - streaming intent and next-best-offer processor
+
+usage:
+  intentstream run [--config FILE] [--set KEY=VALUE]... [--embedded] [--replay DIR]
+                   [--exit-when-idle-ms N]
+  intentstream help-config     print every configuration key with its default
+  intentstream version
+
+run options:
+  --config FILE          properties file (key = value lines)
+  --set KEY=VALUE        override one key (repeatable); highest precedence
+  --embedded             start librdkafka's mock Kafka cluster in-process, create the
+                         topics and print its bootstrap address (for kcat)
+  --replay DIR           produce DIR/{customer-profiles,web-events,identity-links,
+                         app-events}.jsonl into the input topics before processing
+  --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
+
+Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file.
+Any librdkafka property can be given as kafka.<name>, kafka.consumer.<name> or
+kafka.producer.<name> (TLS, SASL, tuning). SIGINT/SIGTERM drain, commit and exit.
+)";
+
+struct RunFlags {
+  std::string config_file;
+  std::vector<std::string> assignments;
+  std::optional<std::string> replay_dir;
+};
+
+// Blocks SIGINT/SIGTERM in every thread and turns them into `stop` on a waiter thread:
+// no async-signal-unsafe work in a handler, no global flag.
+class SignalStopper {
+ public:
+  explicit SignalStopper(std::atomic<bool>& stop) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    waiter_ = std::thread([this, &stop] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (sig == SIGINT || sig == SIGTERM) stop = true;
+    });
+  }
+  ~SignalStopper() {
+    // Wake the waiter if no signal came.
+    pthread_kill(waiter_.native_handle(), SIGTERM);
+    waiter_.join();
+  }
+
+ private:
+  sigset_t set_;
+  std::thread waiter_;
+};
+
+void PrintSummary(const rt::RunSummary& s, const rt::Processor& p) {
+  (void)p;
+  const auto& c = s.counts;
+  std::printf("\n== intentstream run summary (%s after %.1f s)\n", s.stop_reason.c_str(),
+              s.seconds);
+  std::printf("  %-28s %12llu\n", "input accepted", static_cast<unsigned long long>(c.accepted));
+  std::printf("  %-28s %12llu\n", "input duplicates dropped",
+              static_cast<unsigned long long>(c.duplicates));
+  std::printf("  %-28s %12llu\n", "dead letters", static_cast<unsigned long long>(c.dead_letters));
+  std::printf("  %-28s %12llu\n", "identity hand-offs sent",
+              static_cast<unsigned long long>(c.handoffs_sent));
+  std::printf("  %-28s %12llu\n", "identity hand-offs merged",
+              static_cast<unsigned long long>(c.handoffs_merged));
+  std::printf("  %-28s %12llu\n", "decisions", static_cast<unsigned long long>(c.decisions));
+  std::printf("  %-28s %12llu\n", "triggers", static_cast<unsigned long long>(c.triggers));
+  std::printf("  %-28s %12llu\n", "outputs produced", static_cast<unsigned long long>(s.outputs));
+  std::printf("  %-28s %12llu\n", "batches committed", static_cast<unsigned long long>(s.batches));
+}
+
+int Run(const RunFlags& flags) {
+  rt::ProcessorOptions options = rt::LoadProcessorOptions(flags.config_file, flags.assignments);
+  LogSink sink(options.log_format == "json" ? LogSink::Format::kJson : LogSink::Format::kText,
+               options.log_level == "debug"  ? intentstream::LogLevel::kDebug
+               : options.log_level == "warn" ? intentstream::LogLevel::kWarn
+               : options.log_level == "error" ? intentstream::LogLevel::kError
+                                              : intentstream::LogLevel::kInfo);
+  Logger log(&sink, "main");
+
+  std::atomic<bool> stop{false};
+  SignalStopper stopper(stop);
+
+  std::unique_ptr<rt::EmbeddedCluster> cluster;
+  std::string bootstrap;
+  if (options.embedded) {
+    cluster = std::make_unique<rt::EmbeddedCluster>();
+    for (const auto* t : {&options.topics.web, &options.topics.app, &options.topics.links,
+                          &options.topics.profiles, &options.topics.handoff,
+                          &options.topics.decisions, &options.topics.triggers,
+                          &options.topics.dead_letters}) {
+      cluster->CreateTopic(*t, options.embedded_partitions);
+    }
+    bootstrap = cluster->bootstrap_servers();
+    log.Info("embedded Kafka cluster started", {{"bootstrap", bootstrap}});
+    std::fprintf(stderr,
+                 "\n  embedded Kafka (mock cluster) at %s\n"
+                 "  try: kcat -b %s -L\n"
+                 "       kcat -b %s -C -t %s -e\n\n",
+                 bootstrap.c_str(), bootstrap.c_str(), bootstrap.c_str(),
+                 options.topics.dead_letters.c_str());
+  } else {
+    auto it = options.kafka_common.find("bootstrap.servers");
+    bootstrap = it != options.kafka_common.end() ? it->second
+                                                 : options.kafka_consumer.at("bootstrap.servers");
+  }
+
+  if (flags.replay_dir) {
+    rt::ReplayDirectory(*flags.replay_dir, options.topics, bootstrap, log);
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  rt::Processor processor(options, bootstrap, &sink, registry, nullptr, nullptr);
+  const rt::RunSummary summary = processor.Run(stop);
+  PrintSummary(summary, processor);
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "version") {
+    std::printf("intentstream %s\n", rt::Processor::Version().c_str());
+    return 0;
+  }
+  if (command == "help-config") {
+    std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
+    std::puts("\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
+              "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
+    return 0;
+  }
+  if (command != "run") {
+    std::fprintf(stderr, "intentstream: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  RunFlags flags;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) throw ConfigError(name, "flag needs a value");
+      return argv[++i];
+    };
+    if (arg == "--config") {
+      flags.config_file = value("--config");
+    } else if (arg == "--set") {
+      flags.assignments.push_back(value("--set"));
+    } else if (arg == "--embedded") {
+      flags.assignments.push_back("embedded=true");
+    } else if (arg == "--replay") {
+      flags.replay_dir = value("--replay");
+    } else if (arg == "--exit-when-idle-ms") {
+      flags.assignments.push_back("processing.exit_when_idle_ms=" + value("--exit-when-idle-ms"));
+    } else {
+      std::fprintf(stderr, "intentstream: unknown flag '%s' (see --help)\n", arg.c_str());
+      return 2;
+    }
+  }
+  return Run(flags);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "intentstream: invalid configuration: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "intentstream: fatal: %s\n", e.what());
+    return 1;
+  }
+}
