@@ -255,8 +255,9 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       const auto& m = *pending_[i];
       const auto kind = kinds_.find(m.topic_name());
       if (kind == kinds_.end()) continue;  // not subscribed; can't happen
+      // topic_name() returns a temporary: point at the map's stable copy of the name.
       inputs_.push_back(InputMessage{
-          kind->second, m.topic_name(), Partition{m.partition()}, Offset{m.offset()},
+          kind->second, kind->first, Partition{m.partition()}, Offset{m.offset()},
           m.key() != nullptr ? std::string_view(*m.key()) : std::string_view(),
           std::string_view(static_cast<const char*>(m.payload()), m.len()), arrivals_[i]});
     }
