@@ -1,9 +1,11 @@
 #include "runtime/batch_processor.h"
 
-#include <map>
+#include <algorithm>
+#include <chrono>
 
 #include "ingest/dead_letter.h"
 #include "ingest/session_event.h"
+#include "state/expiry_filter.h"
 #include "state/keys.h"
 #include "state/visitor_state.h"
 
@@ -83,7 +85,9 @@ BatchProcessor::BatchProcessor(const ProcessorOptions& options, state::StateStor
       encoder_(encoder),
       operator_(decision_operator),
       version_(std::move(processor_version)),
-      decoder_(options.validation) {}
+      decoder_(options.validation),
+      visitors_(options.visitor_cache_entries),
+      commit_{store.NewWriteSet(), {}} {}
 
 bool BatchProcessor::SeenBefore(const std::string& dedup_key) {
   if (!dedup_new_.insert(dedup_key).second) return true;
@@ -95,17 +99,12 @@ bool BatchProcessor::SeenBefore(const std::string& dedup_key) {
 }
 
 BatchProcessor::Visitor& BatchProcessor::LoadVisitor(const std::string& key) {
-  auto [it, inserted] = visitors_.try_emplace(key);
-  if (inserted) {
-    it->second.key = key;
-    if (store_.Get(state::Cf::kSessions, key, &scratch_)) {
-      if (!it->second.state.ParseFromString(scratch_)) {
-        throw state::StateError("corrupt visitor state for key '" + key + "'");
-      }
-    }
-    visitor_order_.push_back(key);
+  if (Visitor* hit = visitors_.Find(key)) return *hit;
+  Visitor& v = visitors_.Insert(key);
+  if (store_.Get(state::Cf::kSessions, key, &scratch_) && !v.state.ParseFromString(scratch_)) {
+    throw state::StateError("corrupt visitor state for key '" + key + "'");
   }
-  return it->second;
+  return v;
 }
 
 v1::OfferStats& BatchProcessor::LoadOffer(const std::string& key) {
@@ -116,19 +115,20 @@ v1::OfferStats& BatchProcessor::LoadOffer(const std::string& key) {
   return it->second;
 }
 
-state::WriteSet BatchProcessor::Process(std::span<const InputMessage> messages, int64_t now_ms,
-                                        std::vector<OutputMessage>* outputs,
-                                        BatchCounts* counts) {
-  visitors_.clear();
-  visitor_order_.clear();
-  dedup_new_.clear();
-  offers_.clear();
-  profiles_.clear();
-  identity_puts_.clear();
-
-  std::map<TopicPartition, Offset> next_offsets;
+void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_ms,
+                           std::vector<OutputMessage>* outputs, BatchCounts* counts) {
+  poll_touched_.clear();
   for (const InputMessage& m : messages) {
-    next_offsets[TopicPartition{std::string(m.topic), m.partition}] = Offset{m.offset.value + 1};
+    // A batch spans few partitions: a linear scan beats a map lookup per message.
+    auto it = std::find_if(next_offsets_.begin(), next_offsets_.end(), [&](const auto& n) {
+      return n.first.partition == m.partition && n.first.topic == m.topic;
+    });
+    if (it == next_offsets_.end()) {
+      next_offsets_.emplace_back(TopicPartition{std::string(m.topic), m.partition},
+                                 Offset{m.offset.value + 1});
+    } else {
+      it->second = Offset{std::max(it->second.value, m.offset.value + 1)};
+    }
     const auto rejection = decoder_.Decode(m.kind, m.payload, m.key, now_ms, &decoded_);
     if (rejection) {
       const auto dl = ingest::MakeDeadLetter({m.topic, m.partition, m.offset}, m.payload, m.key,
@@ -170,22 +170,54 @@ state::WriteSet BatchProcessor::Process(std::span<const InputMessage> messages, 
   }
 
   RunStages(outputs, counts);
-
-  state::WriteSet writes = store_.NewWriteSet();
-  for (const auto& key : visitor_order_) {
-    const Visitor& v = visitors_.at(key);
-    if (!v.dirty) continue;
-    v.state.SerializeToString(&scratch_);
-    writes.Put(state::Cf::kSessions, key, scratch_);
+  for (Visitor* v : poll_touched_) {
+    v->in_poll = false;
+    v->new_event_ids.clear();
+    v->first_arrival_us = 0;
   }
-  for (const auto& key : dedup_new_) writes.Put(state::Cf::kDedup, key, "");
+}
+
+BatchProcessor::Commit& BatchProcessor::TakeWrites() {
+  state::WriteSet& writes = commit_.writes;
+  writes.Clear();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const std::string written = state::ExpiryFilter::EncodeWriteTime(now_ms);
+  for (Visitor* v : visitors_.dirty()) {
+    v->state.set_updated_at_ms(now_ms);
+    v->state.SerializeToString(&scratch_);
+    writes.Put(state::Cf::kSessions, *v->key, scratch_);
+  }
+  // The caller commits these writes or stops the process, so the table never runs ahead
+  // of committed state.
+  visitors_.Committed();
+  for (const auto& key : dedup_new_) writes.Put(state::Cf::kDedup, key, written);
   for (const auto& [key, stats] : offers_) writes.Put(state::Cf::kOffers, key, stats.SerializeAsString());
   for (const auto& [key, profile] : profiles_) {
     writes.Put(state::Cf::kProfiles, key, profile.SerializeAsString());
   }
   for (const auto& [key, value] : identity_puts_) writes.Put(state::Cf::kIdentity, key, value);
-  for (const auto& [tp, next] : next_offsets) writes.PutOffset(tp, next);
-  return writes;
+  for (const auto& [tp, next] : next_offsets_) writes.PutOffset(tp, next);
+  commit_.next_offsets.swap(next_offsets_);
+  next_offsets_.clear();
+  dedup_new_.clear();
+  offers_.clear();
+  profiles_.clear();
+  identity_puts_.clear();
+  return commit_;
+}
+
+void BatchProcessor::Touch(Visitor& v, std::string_view event_id, int64_t arrival_us) {
+  if (!v.in_poll) {
+    v.in_poll = true;
+    poll_touched_.push_back(&v);
+  }
+  visitors_.MarkDirty(v);
+  if (!event_id.empty()) {
+    if (v.new_event_ids.empty()) v.first_arrival_us = arrival_us;
+    v.new_event_ids.emplace_back(event_id);
+  }
 }
 
 void BatchProcessor::ApplyWeb(const v1::WebEvent& e, const InputMessage& m,
@@ -193,9 +225,7 @@ void BatchProcessor::ApplyWeb(const v1::WebEvent& e, const InputMessage& m,
   Visitor& v = LoadVisitor(state::AnonymousKey(e.anonymous_id()));
   const v1::SessionEvent se = ingest::ToSessionEvent(e);
   state::ApplyOwnEvent(&v.state, se, options_.session);
-  v.dirty = true;
-  if (v.new_event_ids.empty()) v.first_arrival_us = m.arrival_us;
-  v.new_event_ids.push_back(e.event_id());
+  Touch(v, e.event_id(), m.arrival_us);
   // A linked anonymous id keeps feeding its customer's session.
   if (!v.state.linked_customer_id().empty()) {
     v1::IdentityHandoff h;
@@ -211,9 +241,7 @@ void BatchProcessor::ApplyWeb(const v1::WebEvent& e, const InputMessage& m,
 void BatchProcessor::ApplyApp(const v1::AppEvent& e, const InputMessage& m) {
   Visitor& v = LoadVisitor(state::CustomerKey(e.customer_id()));
   state::ApplyOwnEvent(&v.state, ingest::ToSessionEvent(e), options_.session);
-  v.dirty = true;
-  if (v.new_event_ids.empty()) v.first_arrival_us = m.arrival_us;
-  v.new_event_ids.push_back(e.event_id());
+  Touch(v, e.event_id(), m.arrival_us);
   if (!e.offer_id().empty()) {
     state::ApplyOfferAction(&LoadOffer(state::OfferKey(e.customer_id(), e.offer_id())), e.action(),
                             ToMillis(e.event_time()));
@@ -224,7 +252,7 @@ void BatchProcessor::ApplyLink(const v1::IdentityLink& link, std::vector<OutputM
                                BatchCounts* counts) {
   Visitor& v = LoadVisitor(state::AnonymousKey(link.anonymous_id()));
   v.state.set_linked_customer_id(link.customer_id());
-  v.dirty = true;
+  Touch(v, {}, 0);
   identity_puts_[state::AnonymousKey(link.anonymous_id())] = link.customer_id();
   identity_puts_[state::CustomerLinkKey(link.customer_id(), link.anonymous_id())] = "";
   // The web history so far travels to the customer's owner; later web events follow
@@ -264,7 +292,7 @@ void BatchProcessor::ApplyProfile(const v1::CustomerProfile& p) {
 void BatchProcessor::ApplyHandoff(const v1::IdentityHandoff& h, BatchCounts* counts) {
   Visitor& v = LoadVisitor(state::CustomerKey(h.customer_id()));
   const int merged = state::MergeHandoff(&v.state, h, options_.session);
-  v.dirty = true;
+  Touch(v, {}, 0);
   ++counts->handoffs_merged;
   if (probe_) probe_->HandoffMerged(merged);
 }
@@ -272,12 +300,11 @@ void BatchProcessor::ApplyHandoff(const v1::IdentityHandoff& h, BatchCounts* cou
 void BatchProcessor::RunStages(std::vector<OutputMessage>* out, BatchCounts* counts) {
   if (encoder_ == nullptr && operator_ == nullptr) return;
   std::vector<op::VisitorUpdate> updates;
-  updates.reserve(visitor_order_.size());
-  for (const auto& key : visitor_order_) {
-    Visitor& v = visitors_.at(key);
-    if (!v.dirty) continue;
+  updates.reserve(poll_touched_.size());
+  for (Visitor* vp : poll_touched_) {
+    Visitor& v = *vp;
     op::VisitorUpdate u;
-    u.visitor_id = v.key;
+    u.visitor_id = *v.key;
     u.state = &v.state;
     for (const auto& id : v.new_event_ids) u.new_event_ids.push_back(id);
     u.arrival_us = v.first_arrival_us;

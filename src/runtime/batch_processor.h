@@ -1,11 +1,16 @@
-// Applies one poll batch of input messages to state. Pure of Kafka: it takes messages
-// and returns what to produce and what to commit, so it is tested without a broker.
+// Applies input messages to visitor state. Pure of Kafka: it takes messages and returns
+// what to produce and what to commit, so it is tested without a broker.
 //
-// Contract with the caller (Processor): produce `outputs`, wait for their delivery,
-// then commit the returned WriteSet. The WriteSet holds the state changes and the next
-// input offsets of every partition in the batch, so after a crash the processor resumes
-// exactly where its state stands (no event counted twice, none lost), and outputs are
-// at-least-once with deterministic ids.
+// Apply() runs once per poll batch and keeps its changes in memory (a record cache, as
+// Kafka Streams does between commits); TakeWrites() hands everything changed since the
+// last commit over as one WriteSet together with the next input offsets of every
+// partition consumed. A visitor touched in several polls between two commits is
+// written once.
+//
+// Contract with the caller (Processor): produce each Apply()'s `outputs` and wait for
+// their delivery before committing the WriteSet that covers them. Then after a crash the
+// processor resumes exactly where its state stands (no event counted twice, none lost),
+// and outputs are at-least-once with deterministic ids.
 //
 // Not thread-safe: one instance per processing thread.
 #pragma once
@@ -23,6 +28,7 @@
 #include "ingest/decoder.h"
 #include "operator/stage.h"
 #include "runtime/options.h"
+#include "runtime/visitor_table.h"
 #include "serve/processor_probe.h"
 #include "state/store.h"
 
@@ -57,19 +63,28 @@ class BatchProcessor {
                  serve::ProcessorProbe* probe, op::SessionEncoder* encoder,
                  op::DecisionOperator* decision_operator, std::string processor_version);
 
-  // Applies `messages` (in partition order) and returns the WriteSet to commit once
-  // `outputs` are delivered. Throws state::StateError on RocksDB failure.
-  state::WriteSet Process(std::span<const InputMessage> messages, int64_t now_ms,
-                          std::vector<OutputMessage>* outputs, BatchCounts* counts);
+  // Applies `messages` (in partition order), appending what to produce to `outputs`.
+  // Throws state::StateError on RocksDB failure.
+  void Apply(std::span<const InputMessage> messages, int64_t now_ms,
+             std::vector<OutputMessage>* outputs, BatchCounts* counts);
+
+  struct Commit {
+    state::WriteSet writes;
+    std::vector<std::pair<TopicPartition, Offset>> next_offsets;
+  };
+  // Everything applied since the last call, as one atomic WriteSet (state and offsets).
+  // The result is valid until the next call.
+  Commit& TakeWrites();
+  bool HasPending() const { return !next_offsets_.empty(); }
+  size_t pending_visitors() const { return visitors_.dirty_count(); }
+
+  // Drops cached visitor states: call when partitions are revoked, since another process
+  // may change their state before they come back.
+  void ClearCache() { visitors_.Clear(); }
 
  private:
-  struct Visitor {
-    std::string key;
-    v1::VisitorState state;
-    bool dirty = false;
-    std::vector<std::string> new_event_ids;
-    int64_t first_arrival_us = 0;
-  };
+  using Visitor = VisitorTable::Entry;
+  void Touch(Visitor& v, std::string_view event_id, int64_t arrival_us);
 
   // Returns true if `dedup_key` was seen (in this batch or a committed one); else marks it.
   bool SeenBefore(const std::string& dedup_key);
@@ -95,14 +110,16 @@ class BatchProcessor {
   ingest::Decoder decoder_;
   ingest::DecodedMessage decoded_;
 
-  // Batch working set, cleared at the start of each Process().
-  std::unordered_map<std::string, Visitor> visitors_;
-  std::vector<std::string> visitor_order_;  // deterministic write and stage order
+  // Visitor states: changed since the last commit, plus recently used clean ones.
+  VisitorTable visitors_;
+  std::vector<Visitor*> poll_touched_;  // visitors changed by the current Apply()
+  std::vector<std::pair<TopicPartition, Offset>> next_offsets_;
   std::unordered_set<std::string> dedup_new_;
   std::unordered_map<std::string, v1::OfferStats> offers_;
   std::unordered_map<std::string, v1::CustomerProfile> profiles_;
   std::unordered_map<std::string, std::string> identity_puts_;
   std::string scratch_;
+  Commit commit_;  // reused across commits
 };
 
 }  // namespace intentstream::runtime

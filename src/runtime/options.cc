@@ -102,8 +102,20 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Int("validation.max_event_age_ms", "315360000000",
                   "Event times older than this are rejected, ms", 1000, int64_t{1} << 45,
                   [](O& o, int64_t v) { o.validation.max_event_age_ms = v; }));
+  s.push_back(Int("state.visitor_cache_entries", "50000",
+                  "Decoded visitor states cached in memory between batches (0: off)", 0,
+                  int64_t{1} << 32,
+                  [](O& o, int64_t v) { o.visitor_cache_entries = static_cast<size_t>(v); }));
+  s.push_back(Int("processing.commit_interval_ms", "100",
+                  "State and offsets are committed at least this often; hot visitors are "
+                  "written once per interval",
+                  0, 3600000, [](O& o, int64_t v) { o.commit_interval_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.commit_max_visitors", "50000",
+                  "Commit early when this many visitors changed since the last commit", 1,
+                  int64_t{1} << 32,
+                  [](O& o, int64_t v) { o.commit_max_visitors = static_cast<size_t>(v); }));
   s.push_back(Int("processing.batch_max_messages", "2000",
-                  "Most messages applied and committed as one batch", 1, 1000000,
+                  "Most messages applied as one poll batch", 1, 1000000,
                   [](O& o, int64_t v) { o.batch_max_messages = static_cast<int>(v); }));
   s.push_back(Int("processing.poll_timeout_ms", "100", "Longest wait for a batch's first message",
                   1, 60000, [](O& o, int64_t v) { o.poll_timeout_ms = static_cast<int>(v); }));

@@ -39,7 +39,17 @@ struct ProcessorOptions {
   state::SessionPolicy session;
   ingest::ValidationOptions validation;
 
-  // Most messages applied and committed as one batch. Default: 2000.
+  // Decoded visitor states kept in memory between batches (LRU), so hot visitors are not
+  // re-read and re-parsed from RocksDB. Cleared when partitions are revoked. 0 disables.
+  // Default: 50000.
+  size_t visitor_cache_entries = 50000;
+  // State and offsets are committed at least this often, ms; changes in between stay in
+  // memory (outputs are still delivered per poll). Longer intervals write hot visitors
+  // less often; a crash re-reads at most this much input. Default: 100.
+  int commit_interval_ms = 100;
+  // Most visitors changed between commits before an early commit. Default: 50000.
+  size_t commit_max_visitors = 50000;
+  // Most messages applied as one poll batch. Default: 2000.
   int batch_max_messages = 2000;
   // Longest wait for the first message of a batch, ms. Default: 100.
   int poll_timeout_ms = 100;

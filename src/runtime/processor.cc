@@ -99,7 +99,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     auto next_metrics = Clock::now();
     while (!stop.load()) {
       CollectBatch();
-      if (!pending_.empty()) ProcessPending();
+      ProcessPending();
+      MaybeCommit(false);
       producer_->poll(0);
       if (fatal_) throw std::runtime_error("fatal Kafka error: " + fatal_message_);
       if (Clock::now() >= next_metrics) {
@@ -113,6 +114,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     }
     if (summary_.stop_reason.empty()) summary_.stop_reason = "stopped";
     ProcessPending();
+    MaybeCommit(true);
     log_.Info("leaving the consumer group", {{"reason", summary_.stop_reason}});
     consumer_->close();  // runs the revoke callback: flush, commit
     consumer_.reset();
@@ -120,6 +122,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     store_.Flush();
     RefreshMetrics();
     summary_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (summary_.commits > 0) {
+      summary_.active_seconds =
+          std::chrono::duration<double>(last_commit_ - first_message_).count();
+    }
     return summary_;
   }
 
@@ -156,13 +162,16 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       owner_->ready_ = !positions_.empty();
       log_.Info("partitions assigned", {{"partitions", list}});
     } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
-      // Hand over cleanly: finish what was polled, deliver outputs, commit offsets.
+      // Hand over cleanly: finish what was polled, deliver outputs, commit state and
+      // offsets.
       ProcessPending();
+      MaybeCommit(true);
       producer_->flush(options_.flush_timeout_ms);
       if (const auto cerr = consumer->commitSync();
           cerr != RdKafka::ERR_NO_ERROR && cerr != RdKafka::ERR__NO_OFFSET) {
         log_.Warn("offset commit on revoke failed", {{"error", RdKafka::err2str(cerr)}});
       }
+      batch_.ClearCache();
       for (auto* p : partitions) {
         const TopicPartition tp{p->topic(), Partition{p->partition()}};
         positions_.erase(tp);
@@ -229,6 +238,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
           arrivals_.push_back(SteadyMicros());
           pending_.push_back(std::move(msg));
           last_message_ = Clock::now();
+          if (!received_any_) {
+            received_any_ = true;
+            first_message_ = last_message_;
+          }
           break;
         }
         case RdKafka::ERR__PARTITION_EOF:
@@ -248,6 +261,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     }
   }
 
+  // Applies the polled messages and delivers their outputs; commits when due.
   void ProcessPending() {
     if (pending_.empty()) return;
     inputs_.clear();
@@ -263,18 +277,34 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     }
     outputs_.clear();
     BatchCounts counts;
-    state::WriteSet writes = batch_.Process(inputs_, WallMillis(), &outputs_, &counts);
+    batch_.Apply(inputs_, WallMillis(), &outputs_, &counts);
     Produce();
-    const auto commit_start = Clock::now();
-    store_.Commit(writes);
-    probe_.BatchCommitted(inputs_.size(),
-                          std::chrono::duration<double>(Clock::now() - commit_start).count());
-    StoreOffsets();
-    const int64_t now_us = SteadyMicros();
-    for (const auto& in : inputs_) probe_.EventLatency((now_us - in.arrival_us) / 1e6);
     Accumulate(counts);
+    uncommitted_arrivals_.insert(uncommitted_arrivals_.end(), arrivals_.begin(), arrivals_.end());
     pending_.clear();
     arrivals_.clear();
+    MaybeCommit(false);
+  }
+
+  // Commits state and offsets when the interval has passed (or `force`).
+  void MaybeCommit(bool force) {
+    if (!batch_.HasPending()) return;
+    const auto now = Clock::now();
+    if (!force && now - last_commit_ < std::chrono::milliseconds(options_.commit_interval_ms) &&
+        batch_.pending_visitors() < options_.commit_max_visitors) {
+      return;
+    }
+    auto& commit = batch_.TakeWrites();
+    const auto commit_start = Clock::now();
+    store_.Commit(commit.writes);
+    last_commit_ = Clock::now();
+    probe_.BatchCommitted(uncommitted_arrivals_.size(),
+                          std::chrono::duration<double>(last_commit_ - commit_start).count());
+    StoreOffsets(commit.next_offsets);
+    const int64_t now_us = SteadyMicros();
+    for (const int64_t arrival : uncommitted_arrivals_) probe_.EventLatency((now_us - arrival) / 1e6);
+    uncommitted_arrivals_.clear();
+    ++summary_.commits;
   }
 
   // Produces the batch's outputs and waits for their delivery: state commits only after
@@ -307,15 +337,12 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     summary_.outputs += outputs_.size();
   }
 
-  void StoreOffsets() {
-    std::map<TopicPartition, int64_t> next;
-    for (const auto& in : inputs_) {
-      next[TopicPartition{std::string(in.topic), in.partition}] = in.offset.value + 1;
-    }
+  // Hands committed offsets to the consumer; librdkafka auto-commits them to Kafka.
+  void StoreOffsets(const std::vector<std::pair<TopicPartition, Offset>>& next) {
     std::vector<RdKafka::TopicPartition*> tps;
     for (const auto& [tp, offset] : next) {
-      positions_[tp] = Offset{offset};
-      tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, offset));
+      positions_[tp] = offset;
+      tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, offset.value));
     }
     const auto err = consumer_->offsets_store(tps);
     for (auto* tp : tps) delete tp;
@@ -333,7 +360,6 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     s.handoffs_merged += c.handoffs_merged;
     s.decisions += c.decisions;
     s.triggers += c.triggers;
-    ++summary_.batches;
   }
 
   void RefreshMetrics() {
@@ -354,7 +380,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
 
   bool DrainedAndIdle() const {
     if (options_.exit_when_idle_ms <= 0 || positions_.empty()) return false;
-    if (eof_.size() < positions_.size() || !pending_.empty()) return false;
+    if (eof_.size() < positions_.size() || !pending_.empty() || batch_.HasPending()) return false;
     return Clock::now() - last_message_ >= std::chrono::milliseconds(options_.exit_when_idle_ms);
   }
 
@@ -404,11 +430,15 @@ class Processor::Impl : public RdKafka::RebalanceCb,
 
   std::vector<std::unique_ptr<RdKafka::Message>> pending_;
   std::vector<int64_t> arrivals_;
+  std::vector<int64_t> uncommitted_arrivals_;  // applied, not yet committed
   std::vector<InputMessage> inputs_;
   std::vector<OutputMessage> outputs_;
   std::map<TopicPartition, Offset> positions_;  // next offset to process, per assigned partition
   std::set<TopicPartition> eof_;
   Clock::time_point last_message_;
+  bool received_any_ = false;
+  Clock::time_point first_message_;
+  Clock::time_point last_commit_;
   RunSummary summary_;
   int delivery_failures_ = 0;
   std::string delivery_error_;

@@ -28,9 +28,12 @@ namespace intentstream::runtime {
 
 struct RunSummary {
   BatchCounts counts;
-  uint64_t batches = 0;
+  uint64_t commits = 0;  // atomic state + offset commits
   uint64_t outputs = 0;
   double seconds = 0;
+  // From the first message received to the last commit: the time spent processing,
+  // without start-up, group joins and the idle tail.
+  double active_seconds = 0;
   // Why Run() returned: "stopped", "idle".
   std::string stop_reason;
 };

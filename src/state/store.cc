@@ -4,10 +4,11 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
-#include <rocksdb/utilities/db_ttl.h>
 
+#include <chrono>
 #include <filesystem>
 
+#include "state/expiry_filter.h"
 #include "state/keys.h"
 
 namespace intentstream::state {
@@ -74,23 +75,37 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   rocksdb::ColumnFamilyOptions cf_opts;
   cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_opts.compression = rocksdb::kLZ4Compression;
-  cf_opts.write_buffer_size = 32 << 20;
+  cf_opts.write_buffer_size = 8 << 20;
+  // Most point lookups miss (new event ids in `dedup`, new visitors): a memtable bloom
+  // filter answers those without walking the skiplist.
+  cf_opts.memtable_prefix_bloom_size_ratio = 0.1;
+  cf_opts.memtable_whole_key_filtering = true;
+
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  filters_.push_back(std::make_unique<ExpiryFilter>(
+      ExpiryFilter::Kind::kSessions, int64_t{options_.session_ttl_s} * 1000, wall_ms));
+  filters_.push_back(std::make_unique<ExpiryFilter>(
+      ExpiryFilter::Kind::kDedup, int64_t{options_.dedup_ttl_s} * 1000, wall_ms));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  std::vector<int32_t> ttls;
   for (size_t i = 0; i < kCfCount; ++i) {
     const Cf cf = static_cast<Cf>(i);
-    cfs.emplace_back(std::string(CfName(cf)), cf_opts);
-    ttls.push_back(cf == Cf::kSessions ? options_.session_ttl_s
-                   : cf == Cf::kDedup  ? options_.dedup_ttl_s
-                                       : 0 /* no expiry */);
+    rocksdb::ColumnFamilyOptions opts = cf_opts;
+    if (cf == Cf::kSessions) opts.compaction_filter = filters_[0].get();
+    if (cf == Cf::kDedup) opts.compaction_filter = filters_[1].get();
+    cfs.emplace_back(std::string(CfName(cf)), opts);
   }
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
-  ttls.push_back(0);
 
-  Check(rocksdb::DBWithTTL::Open(db_opts, options_.dir, cfs, &handles_, &db_, ttls,
-                                 options_.read_only),
-        "cannot open state in '" + options_.dir + "'");
+  const auto status =
+      options_.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfs, &handles_, &db_)
+          : rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
+  Check(status, "cannot open state in '" + options_.dir + "'");
 }
 
 StateStore::~StateStore() {

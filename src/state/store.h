@@ -1,6 +1,6 @@
 // RocksDB state of one processor process: one DB, one column family per kind of state
-// (ARCHITECTURE §3), opened with TTLs so idle sessions and old dedup entries expire in
-// compaction.
+// (ARCHITECTURE §3); idle sessions and old dedup entries expire in compaction
+// (state/expiry_filter.h).
 //
 // Thread-safety: all methods may be called concurrently (RocksDB is thread-safe); the
 // processing thread is the only writer. Errors from RocksDB are thrown as StateError:
@@ -22,8 +22,9 @@
 #include "common/ids.h"
 
 namespace rocksdb {
-class DBWithTTL;
+class DB;
 class ColumnFamilyHandle;
+class CompactionFilter;
 }  // namespace rocksdb
 
 namespace intentstream::state {
@@ -62,6 +63,9 @@ class WriteSet {
   void Delete(Cf cf, std::string_view key);
   void PutOffset(const TopicPartition& tp, Offset next);
   size_t Count() const { return static_cast<size_t>(batch_.Count()); }
+  // Empties the set but keeps its buffer: reusing one set avoids re-growing a large
+  // batch (and the page faults of fresh allocations) at every commit.
+  void Clear() { batch_.Clear(); }
 
  private:
   friend class StateStore;
@@ -110,7 +114,8 @@ class StateStore {
     return handles_[static_cast<size_t>(cf)];
   }
   StoreOptions options_;
-  rocksdb::DBWithTTL* db_ = nullptr;
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // outlive db_
+  rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index 0..kCount-1, then default
 };
 

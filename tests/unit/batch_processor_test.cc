@@ -83,8 +83,9 @@ class BatchProcessorTest : public ::testing::Test {
     }
     std::vector<OutputMessage> out;
     counts_ = {};
-    auto writes = batch_->Process(pending_, NowMs(), &out, &counts_);
-    store_->Commit(writes);
+    batch_->Apply(pending_, NowMs(), &out, &counts_);
+    auto& commit = batch_->TakeWrites();
+    store_->Commit(commit.writes);
     pending_.clear();
     payloads_.clear();
     keys_.clear();

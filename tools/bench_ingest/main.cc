@@ -1,0 +1,298 @@
+// intentstream-bench-ingest: the ingest -> decode -> state path against the embedded mock
+// cluster, with a concurrent producer. Reports events/s per processing thread (events
+// over the processing thread's CPU time), wall events/s while active, and the
+// arrival-to-commit latency percentiles from the processor's own histogram.
+//
+//   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N]
+//                             [--batch N] [--json-percent P]
+#include <prometheus/registry.h>
+
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "common/logging.h"
+#include "intentstream/v1/events.pb.h"
+#include "runtime/embedded_cluster.h"
+#include "runtime/processor.h"
+
+namespace {
+
+namespace rt = intentstream::runtime;
+namespace v1 = intentstream::v1;
+
+struct Flags {
+  long events = 1'000'000;
+  long visitors = 100'000;
+  int partitions = 8;
+  int batch = 2000;
+  int json_percent = 0;
+  bool state_only = false;  // --mode state: skip Kafka
+};
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Sum of a counter family's values across label sets, and a histogram's quantile as
+// PromQL's histogram_quantile computes it (linear within the bucket).
+struct Scrape {
+  double accepted = 0;
+  std::vector<std::pair<double, double>> latency_buckets;  // (upper bound, cumulative count)
+};
+
+Scrape Read(prometheus::Registry& registry) {
+  Scrape s;
+  for (const auto& family : registry.Collect()) {
+    if (family.name == "intentstream_input_messages_total") {
+      for (const auto& m : family.metric) {
+        for (const auto& l : m.label) {
+          if (l.name == "outcome" && l.value == "accepted") s.accepted += m.counter.value;
+        }
+      }
+    } else if (family.name == "intentstream_processing_latency_seconds") {
+      for (const auto& b : family.metric.front().histogram.bucket) {
+        s.latency_buckets.emplace_back(b.upper_bound, static_cast<double>(b.cumulative_count));
+      }
+    }
+  }
+  return s;
+}
+
+double Quantile(const std::vector<std::pair<double, double>>& buckets, double q) {
+  if (buckets.empty() || buckets.back().second == 0) return 0;
+  const double rank = q * buckets.back().second;
+  double prev_bound = 0, prev_count = 0;
+  for (const auto& [bound, count] : buckets) {
+    if (count >= rank) {
+      if (std::isinf(bound)) return prev_bound;
+      return prev_bound + (bound - prev_bound) * (rank - prev_count) / std::max(1.0, count - prev_count);
+    }
+    prev_bound = bound;
+    prev_count = count;
+  }
+  return prev_bound;
+}
+
+// Synthetic traffic: 80% web, 20% app, visitor popularity skewed (a few heavy visitors,
+// a long tail), unique event ids.
+class Traffic {
+ public:
+  explicit Traffic(const Flags& f) : f_(f), rng_(42) {
+    now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  }
+  // Fills topic, key and payload of event i.
+  void Next(long i, std::string* topic, std::string* key, std::string* payload) {
+    const long visitor = static_cast<long>(
+        std::pow(static_cast<double>(rng_() % 1'000'000) / 1e6, 2.0) * f_.visitors);
+    const int64_t t = now_ms_ - 3'600'000 + i / 100;
+    const bool is_app = rng_() % 5 == 0;
+    if (is_app) {
+      *key = "cust-" + std::to_string(visitor);
+      app_.set_event_id("bench-" + std::to_string(i));
+      app_.set_customer_id(*key);
+      app_.mutable_event_time()->set_seconds(t / 1000);
+      app_.set_action(v1::APP_ACTION_SCREEN_VIEW);
+      app_.set_screen("accounts");
+      app_.set_device(v1::DEVICE_IOS_APP);
+      *payload = app_.SerializeAsString();
+      *topic = "app-events";
+    } else {
+      *key = "anon-" + std::to_string(visitor);
+      web_.set_event_id("bench-" + std::to_string(i));
+      web_.set_anonymous_id(*key);
+      web_.mutable_event_time()->set_seconds(t / 1000);
+      web_.set_event_type(v1::WEB_EVENT_TYPE_PAGE_VIEW);
+      web_.set_url_path("/credit-cards/p" + std::to_string(rng_() % 200));
+      web_.set_device(v1::DEVICE_MOBILE_WEB);
+      web_.set_channel("organic");
+      web_.set_dwell_ms(static_cast<uint32_t>(rng_() % 60000));
+      *payload = web_.SerializeAsString();
+      *topic = "web-events";
+    }
+    if (static_cast<int>(rng_() % 100) < f_.json_percent) {
+      payload->clear();
+      (void)google::protobuf::util::MessageToJsonString(
+          is_app ? static_cast<const google::protobuf::Message&>(app_) : web_, payload);
+    }
+  }
+
+ private:
+  const Flags& f_;
+  std::mt19937_64 rng_;
+  int64_t now_ms_;
+  v1::WebEvent web_;
+  v1::AppEvent app_;
+};
+
+void Produce(const Flags& f, const std::string& bootstrap, prometheus::Registry& registry,
+             std::atomic<bool>& done) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", bootstrap, err);
+  conf->set("partitioner", "murmur2_random", err);
+  conf->set("linger.ms", "5", err);
+  conf->set("batch.num.messages", "10000", err);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  // The mock cluster keeps ~5 MiB per partition: stay at most this far ahead.
+  const long window = 20'000L * f.partitions;
+  Traffic traffic(f);
+  std::string topic, key, payload;
+  const long report_every = f.events / 10;
+  for (long i = 0; i < f.events; ++i) {
+    if (i % 5000 == 0) {
+      while (i - static_cast<long>(Read(registry).accepted) > window) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    traffic.Next(i, &topic, &key, &payload);
+    while (producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                             payload.data(), payload.size(), key.data(), key.size(), 0,
+                             nullptr) == RdKafka::ERR__QUEUE_FULL) {
+      producer->poll(5);
+    }
+    producer->poll(0);
+    if (report_every > 0 && (i + 1) % report_every == 0) {
+      std::fprintf(stderr, "\r  produced %3ld%%", (i + 1) * 100 / f.events);
+    }
+  }
+  producer->flush(60000);
+  std::fprintf(stderr, "\n");
+  done = true;
+}
+
+// The state path alone: the same traffic handed straight to the BatchProcessor, committed
+// every `batch` messages. The difference to the Kafka run is the client's share.
+int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
+  intentstream::state::StateStore store(options.store);
+  rt::BatchProcessor batch(options, store, nullptr, nullptr, nullptr, "bench");
+  Traffic traffic(f);
+  std::vector<std::string> topics(static_cast<size_t>(f.batch)), keys(topics.size()),
+      payloads(topics.size());
+  std::vector<rt::InputMessage> inputs;
+  std::vector<rt::OutputMessage> outputs;
+  rt::BatchCounts counts;
+  double cpu = 0;
+  for (long i = 0; i < f.events;) {
+    inputs.clear();
+    for (int j = 0; j < f.batch && i < f.events; ++j, ++i) {
+      traffic.Next(i, &topics[j], &keys[j], &payloads[j]);
+      inputs.push_back({topics[j] == "web-events" ? intentstream::ingest::TopicKind::kWeb
+                                                  : intentstream::ingest::TopicKind::kApp,
+                        topics[j] == "web-events" ? options.topics.web : options.topics.app,
+                        intentstream::Partition{0}, intentstream::Offset{i}, keys[j], payloads[j],
+                        0});
+    }
+    const double t0 = ThreadCpuSeconds();
+    batch.Apply(inputs, std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count(),
+                &outputs, &counts);
+    auto& commit = batch.TakeWrites();
+    store.Commit(commit.writes);
+    cpu += ThreadCpuSeconds() - t0;
+  }
+  std::printf("\n%-44s %14s\n", "figure (state path only, no Kafka)", "value");
+  std::printf("%-44s %14llu\n", "events applied", static_cast<unsigned long long>(counts.accepted));
+  std::printf("%-44s %14.2f\n", "apply+commit CPU, s", cpu);
+  std::printf("%-44s %14.0f\n", "events/s (state path, one thread)", counts.accepted / cpu);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const long v = std::atol(argv[i + 1]);
+    if (k == "--events") f.events = v;
+    else if (k == "--visitors") f.visitors = v;
+    else if (k == "--partitions") f.partitions = static_cast<int>(v);
+    else if (k == "--batch") f.batch = static_cast<int>(v);
+    else if (k == "--json-percent") f.json_percent = static_cast<int>(v);
+    else if (k == "--mode") f.state_only = std::string(argv[i + 1]) == "state";
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      return 2;
+    }
+  }
+  if (f.events <= 0 || f.visitors <= 0 || f.partitions <= 0 || f.batch <= 0) {
+    std::fprintf(stderr, "--events, --visitors, --partitions and --batch must be positive\n");
+    return 2;
+  }
+  rt::EmbeddedCluster cluster;
+  rt::ProcessorOptions options;
+  for (const auto* t : {&options.topics.web, &options.topics.app, &options.topics.links,
+                        &options.topics.profiles, &options.topics.handoff,
+                        &options.topics.decisions, &options.topics.triggers,
+                        &options.topics.dead_letters}) {
+    cluster.CreateTopic(*t, f.partitions);
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
+  options.store.dir = dir.string();
+  options.http_listen = "";
+  options.batch_max_messages = f.batch;
+  options.exit_when_idle_ms = 1500;
+  options.kafka_consumer["fetch.wait.max.ms"] = "10";
+
+  if (f.state_only) {
+    const int rc = RunStateOnly(f, options);
+    std::filesystem::remove_all(dir);
+    return rc;
+  }
+  intentstream::LogSink sink(intentstream::LogSink::Format::kText, intentstream::LogLevel::kWarn);
+  auto registry = std::make_shared<prometheus::Registry>();
+  std::printf("intentstream-bench-ingest: %ld events, %ld visitors, %d partitions, batch %d, %d%% JSON\n",
+              f.events, f.visitors, f.partitions, f.batch, f.json_percent);
+  std::atomic<bool> produced{false};
+  double cpu_before = 0, cpu_after = 0, proc_before = 0, proc_after = 0;
+  rt::RunSummary summary;
+  {
+    rt::Processor processor(options, cluster.bootstrap_servers(), &sink, registry, nullptr, nullptr);
+    std::thread producer([&] { Produce(f, cluster.bootstrap_servers(), *registry, produced); });
+    std::atomic<bool> stop{false};
+    cpu_before = ThreadCpuSeconds();
+    proc_before = ProcessCpuSeconds();
+    summary = processor.Run(stop);
+    cpu_after = ThreadCpuSeconds();
+    proc_after = ProcessCpuSeconds();
+    producer.join();
+  }
+  const Scrape s = Read(*registry);
+  std::filesystem::remove_all(dir);
+  const double events = static_cast<double>(summary.counts.accepted);
+  const double cpu = cpu_after - cpu_before;
+  std::printf("\n%-44s %14s\n", "figure", "value");
+  std::printf("%-44s %14.0f\n", "events processed", events);
+  std::printf("%-44s %14.2f\n", "processing thread CPU, s", cpu);
+  std::printf("%-44s %14.0f\n", "events/s per processing thread (CPU)", events / cpu);
+  std::printf("%-44s %14.2f\n", "active wall time, s", summary.active_seconds);
+  std::printf("%-44s %14.0f\n", "events/s wall (whole process, 2 cores)", events / summary.active_seconds);
+  std::printf("%-44s %14.2f\n", "process CPU incl. broker+producer, s", proc_after - proc_before);
+  std::printf("%-44s %14.2f\n", "latency p50 arrival->commit, ms", 1000 * Quantile(s.latency_buckets, 0.50));
+  std::printf("%-44s %14.2f\n", "latency p99 arrival->commit, ms", 1000 * Quantile(s.latency_buckets, 0.99));
+  std::printf("%-44s %14llu\n", "state commits", static_cast<unsigned long long>(summary.commits));
+  return summary.counts.accepted == static_cast<uint64_t>(f.events) ? 0 : 1;
+}
