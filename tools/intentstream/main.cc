@@ -21,6 +21,8 @@
 #include "runtime/options.h"
 #include "runtime/processor.h"
 #include "runtime/replay.h"
+#include "sim/generator.h"
+#include "sim/kafka_output.h"
 
 namespace {
 
@@ -32,8 +34,9 @@ namespace rt = intentstream::runtime;
 constexpr const char* kUsage = R"(intentstream - streaming intent and next-best-offer processor
 
 usage:
-  intentstream run [--config FILE] [--set KEY=VALUE]... [--embedded] [--replay DIR]
-                   [--exit-when-idle-ms N]
+  intentstream run [--config FILE] [--set KEY=VALUE]... [--embedded]
+                   [--replay DIR | --generate [--customers N] [--days N] [--rate N]
+                   [--seed N]] [--exit-when-idle-ms N]
   intentstream help-config     print every configuration key with its default
   intentstream version
 
@@ -44,6 +47,12 @@ run options:
                          topics and print its bootstrap address (for kcat)
   --replay DIR           produce DIR/{customer-profiles,web-events,identity-links,
                          app-events}.jsonl into the input topics before processing
+  --generate             produce the journey generator's synthetic bank traffic
+                         into the input topics while processing (docs/journeys.md):
+    --customers N        customers in the generated world (default 500)
+    --days N             days of activity (default 14)
+    --rate N             records per second, 0 = as fast as possible (default 20000)
+    --seed N             generator seed (default 1)
   --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
 
 Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file.
@@ -55,6 +64,54 @@ struct RunFlags {
   std::string config_file;
   std::vector<std::string> assignments;
   std::optional<std::string> replay_dir;
+  bool generate = false;
+  // A small world by default: the demo should finish in seconds.
+  intentstream::sim::WorldOptions world = [] {
+    intentstream::sim::WorldOptions w;
+    w.customers = 500;
+    w.days = 14;
+    return w;
+  }();
+  double rate_per_s = 20000;
+};
+
+// Feeds generated traffic to Kafka on its own thread while the processor runs.
+class TrafficFeed {
+ public:
+  TrafficFeed(const RunFlags& flags, const std::string& bootstrap, const std::atomic<bool>& stop,
+              const Logger& log)
+      : thread_([&flags, bootstrap, &stop, log] {
+          intentstream::sim::KafkaOutputOptions out_opts;
+          out_opts.bootstrap = bootstrap;
+          out_opts.rate_per_s = flags.rate_per_s;
+          std::string error;
+          auto out = intentstream::sim::KafkaOutput::Create(out_opts, &error);
+          if (!out) {
+            log.Error("traffic generator: cannot create producer", {{"error", error}});
+            return;
+          }
+          intentstream::sim::Generator generator(flags.world);
+          intentstream::sim::Record record;
+          uint64_t produced = 0;
+          while (!stop.load() && generator.Next(&record)) {
+            if (!out->Produce(record, &error)) {
+              log.Error("traffic generator: produce failed", {{"error", error}});
+              break;
+            }
+            if (++produced % 100000 == 0) {
+              log.Info("traffic generator", {{"produced", std::to_string(produced)},
+                                             {"day", std::to_string(generator.current_day() + 1) + "/" +
+                                                         std::to_string(generator.days())}});
+            }
+          }
+          out->Flush(30000);
+          log.Info("traffic generator finished", {{"produced", std::to_string(produced)},
+                                                  {"delivered", std::to_string(out->delivered())}});
+        }) {}
+  ~TrafficFeed() { thread_.join(); }
+
+ private:
+  std::thread thread_;
 };
 
 // Blocks SIGINT/SIGTERM in every thread and turns them into `stop` on a waiter thread:
@@ -99,7 +156,7 @@ void PrintSummary(const rt::RunSummary& s, const rt::Processor& p) {
   std::printf("  %-28s %12llu\n", "decisions", static_cast<unsigned long long>(c.decisions));
   std::printf("  %-28s %12llu\n", "triggers", static_cast<unsigned long long>(c.triggers));
   std::printf("  %-28s %12llu\n", "outputs produced", static_cast<unsigned long long>(s.outputs));
-  std::printf("  %-28s %12llu\n", "batches committed", static_cast<unsigned long long>(s.batches));
+  std::printf("  %-28s %12llu\n", "state commits", static_cast<unsigned long long>(s.commits));
 }
 
 int Run(const RunFlags& flags) {
@@ -144,7 +201,11 @@ int Run(const RunFlags& flags) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   rt::Processor processor(options, bootstrap, &sink, registry, nullptr, nullptr);
+  std::optional<TrafficFeed> feed;
+  if (flags.generate) feed.emplace(flags, bootstrap, stop, log);
   const rt::RunSummary summary = processor.Run(stop);
+  stop = true;  // ends the feed early if the processor stopped first
+  feed.reset();
   PrintSummary(summary, processor);
   return 0;
 }
@@ -185,6 +246,16 @@ int Main(int argc, char** argv) {
       flags.assignments.push_back("embedded=true");
     } else if (arg == "--replay") {
       flags.replay_dir = value("--replay");
+    } else if (arg == "--generate") {
+      flags.generate = true;
+    } else if (arg == "--customers") {
+      flags.world.customers = intentstream::ParseInt("--customers", value("--customers"), 1, 10'000'000);
+    } else if (arg == "--days") {
+      flags.world.days = static_cast<int32_t>(intentstream::ParseInt("--days", value("--days"), 1, 3650));
+    } else if (arg == "--rate") {
+      flags.rate_per_s = static_cast<double>(intentstream::ParseInt("--rate", value("--rate"), 0, 10'000'000));
+    } else if (arg == "--seed") {
+      flags.world.seed = static_cast<uint64_t>(intentstream::ParseInt("--seed", value("--seed"), 0, INT64_MAX));
     } else if (arg == "--exit-when-idle-ms") {
       flags.assignments.push_back("processing.exit_when_idle_ms=" + value("--exit-when-idle-ms"));
     } else {
@@ -192,6 +263,10 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
+  if (flags.generate && flags.replay_dir) {
+    throw ConfigError("--generate", "use either --generate or --replay, not both");
+  }
+  if (const std::string err = flags.world.Validate(); !err.empty()) throw ConfigError("--generate", err);
   return Run(flags);
 }
 

@@ -1,0 +1,90 @@
+// A generated world read back from disk (sim::WorldWriter's layout), and the
+// decision points ("examples") the evaluation scores: every app LOGIN. At a LOGIN
+// the homepage tiles are about to be ranked, so a model may use only what happened
+// before it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "intentstream/v1/events.pb.h"
+#include "sim/catalog.h"
+
+namespace intentstream::eval {
+
+inline constexpr int64_t kDayMs = 86'400'000;
+
+// The compact parts of events that features and labels need.
+struct WebFact {
+  int64_t time_ms = 0;
+  v1::WebEventType type = v1::WEB_EVENT_TYPE_UNSPECIFIED;
+  std::string url_path;
+  std::string query;
+};
+struct AppFact {
+  int64_t time_ms = 0;
+  v1::AppAction action = v1::APP_ACTION_UNSPECIFIED;
+  std::string event_id;
+  std::string screen;
+  int tile = -1;  // intent index of the tile, -1 if none
+  std::string product_code;
+  std::string query;
+};
+
+struct Dataset {
+  int64_t start_ms = 0;
+  std::array<int64_t, 3> split_start_ms{};  // train, validation, test
+  int64_t end_ms = 0;
+  std::unordered_map<std::string, std::vector<WebFact>> web_by_anonymous_id;
+  std::unordered_map<std::string, std::vector<AppFact>> app_by_customer;
+  // customer -> (anonymous id -> first link time)
+  std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> links_by_customer;
+  // customer -> profiles ascending by updated_time
+  std::unordered_map<std::string, std::vector<v1::CustomerProfile>> profiles;
+  // Truth: latent intent of an app session, by its LOGIN event id.
+  std::unordered_map<std::string, sim::Intent> app_session_intent;
+  uint64_t events_loaded = 0;
+
+  // Reads <dir>/world.properties, the three splits and truth/sessions.csv. Returns
+  // an empty string on success, else a readable error naming the file.
+  std::string Load(const std::string& dir);
+  // Split index (0 train, 1 validation, 2 test) of an event time.
+  int SplitOf(int64_t time_ms) const;
+};
+
+// Feature blocks (see docs/journeys.md): profile, in-app history, pre-login web
+// history of linked anonymous ids; all over the 14 days before the decision.
+inline constexpr size_t kProfileFeatures = 35;
+inline constexpr size_t kAppFeatures = 39;
+inline constexpr size_t kWebFeatures = 30;
+
+struct Example {
+  std::string id;  // the LOGIN event id
+  std::string customer_id;
+  int64_t time_ms = 0;
+  int split = 0;
+  // Labels.
+  sim::Intent intent = sim::Intent::kEverydayServicing;  // latent (truth)
+  std::vector<std::pair<int, bool>> impressions;         // (tile, clicked) in this session
+  int clicked_tile = -1;    // first tile clicked in this session, -1 if none
+  int converted_tile = -1;  // tile of the first product completed within the horizon
+  // False when the horizon runs past the end of the data (label censored): such
+  // examples are left out of conversion training and conversion metrics.
+  bool conversion_observed = true;
+  // Observable inputs.
+  sim::Intent teacher = sim::Intent::kEverydayServicing;
+  int segment = 0;              // age band x income band, for the segment rules
+  std::vector<float> features;  // profile, app, then web block
+};
+
+struct ExampleOptions {
+  int64_t window_ms = 14 * kDayMs;  // history a feature sees
+  int64_t horizon_ms = 7 * kDayMs;  // conversion label horizon
+};
+
+std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& options);
+
+}  // namespace intentstream::eval

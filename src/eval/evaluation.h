@@ -1,0 +1,127 @@
+// Offline evaluation of the clicks-to-intent line of work on a generated world:
+// homepage tile ranking (macro Recall@1 over tiles, click log loss), conversion
+// prediction (log loss, micro-F1) and intent labels (macro-F1 against the latent
+// intents, agreement with the rule-based teacher), for a model's predictions and
+// for baselines trained in the same run on the train split.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/logistic.h"
+
+namespace intentstream::eval {
+
+// What a model says at one decision point (one app LOGIN).
+struct Prediction {
+  // P(click | tile shown) per tile, indexed like sim::Intents() (tile of intent i).
+  // The ranking is these values, descending; ties go to the earlier tile.
+  std::array<double, sim::kIntentCount> tile{};
+  // P(the customer completes an application within the horizon).
+  double p_convert = 0;
+  sim::Intent intent = sim::Intent::kEverydayServicing;
+};
+
+// Index of the top-ranked tile.
+int TopTile(const Prediction& p);
+
+// The "trivial" model: every tile 0.05, p_convert 0.05, everyday_servicing.
+Prediction TrivialPrediction();
+
+// Predictions file (CSV, one row per example, header first):
+//   example_id,intent,p_convert,TILE_MORTGAGE,TILE_REMORTGAGE,...  (all 12 tile ids,
+//   any column order). Returns "" on success, else a readable error. Every example
+//   of `examples` must have a row; extra rows are ignored.
+std::string ReadPredictions(const std::string& path, const std::vector<const Example*>& examples,
+                            std::vector<Prediction>* out);
+std::string WritePredictions(const std::string& path, const std::vector<const Example*>& examples,
+                             const std::vector<Prediction>& predictions);
+
+struct Metrics {
+  std::string model;
+  size_t examples = 0;     // decision points scored
+  size_t ranked = 0;       // of those, with a tile click (Recall@1 population)
+  size_t impressions = 0;  // tile impressions (click log loss population)
+  double recall_at_1 = 0;  // macro over clicked tiles
+  double click_log_loss = 0;
+  size_t conversion_examples = 0;  // examples with an uncensored conversion label
+  double convert_log_loss = 0;
+  double convert_auc = 0;  // ranking quality of p_convert, insensitive to calibration
+  double convert_micro_f1 = 0;
+  double intent_macro_f1 = 0;
+  double teacher_agreement = 0;
+};
+
+// Scores predictions (aligned with `examples`). A conversion is predicted when
+// p_convert >= threshold, for the product of the top tile.
+Metrics Score(const std::string& model, const std::vector<const Example*>& examples,
+              const std::vector<Prediction>& predictions, double threshold);
+
+// Baselines and reference models, fitted on the train-split examples.
+class Baselines {
+ public:
+  Baselines(const std::vector<Example>& examples, const TrainOptions& options);
+  // Tiles by click-through rate in train; the most common intent; the base rate.
+  Prediction MostPopular(const Example& ex) const;
+  // The same per segment (age band x income band), smoothed towards the global rates.
+  Prediction SegmentRules(const Example& ex) const;
+  // Knowing an intent label (latent: the oracle; teacher's: the teacher): its tile
+  // first, click and conversion rates per label from train.
+  Prediction FromIntent(sim::Intent label, const Example& ex) const;
+  // Logistic models on profile + in-app history only (no pre-login web).
+  Prediction AppOnly(const Example& ex) const { return Linear(app_, ex); }
+  // The same with the linked pre-login web history added.
+  Prediction WebAndApp(const Example& ex) const { return Linear(web_, ex); }
+
+ private:
+  struct LinearSet {
+    size_t features = 0;
+    std::vector<LinearModel> intent;  // one softmax model
+    std::vector<LinearModel> click;   // one per tile
+    std::vector<LinearModel> convert;
+  };
+  static LinearSet Fit(const std::vector<const Example*>& train, size_t features,
+                       const TrainOptions& options);
+  static Prediction Linear(const LinearSet& set, const Example& ex);
+
+  std::array<double, sim::kIntentCount> ctr_{};
+  double base_convert_ = 0;
+  sim::Intent popular_intent_ = sim::Intent::kEverydayServicing;
+  std::vector<std::array<double, sim::kIntentCount>> segment_ctr_;
+  std::vector<double> segment_convert_;
+  std::vector<sim::Intent> segment_intent_;
+  // For FromIntent: click rate when the tile matches the label / does not, per tile;
+  // conversion rate per label.
+  std::array<double, sim::kIntentCount> match_ctr_{}, other_ctr_{}, label_convert_{};
+  LinearSet app_, web_;
+};
+
+// A whole run, as the tool does it.
+struct EvaluationOptions {
+  std::string data_dir;          // journeygen --out
+  std::string predictions_path;  // model predictions; empty with trivial = true
+  bool trivial = false;          // evaluate the trivial model instead of a file
+  std::string model_name = "model";
+  std::string out_dir;             // results.csv, results.md, calibration.*; empty = none
+  std::string write_trivial_path;  // also write the trivial model's predictions file here
+  double threshold = 0.5;
+  ExampleOptions examples;
+  TrainOptions train;
+};
+
+struct EvaluationResult {
+  std::vector<Metrics> rows;  // the model first, then baselines and references
+  std::string plot_note;      // where the calibration plot went, or why it is missing
+};
+
+// Returns "" on success, else a readable error.
+std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* result);
+
+// The table as fixed-width text, CSV and Markdown.
+std::string FormatTable(const std::vector<Metrics>& rows);
+std::string FormatCsv(const std::vector<Metrics>& rows);
+std::string FormatMarkdown(const std::vector<Metrics>& rows);
+
+}  // namespace intentstream::eval
