@@ -99,7 +99,11 @@ bool BatchProcessor::SeenBefore(const std::string& dedup_key) {
 }
 
 BatchProcessor::Visitor& BatchProcessor::LoadVisitor(const std::string& key) {
-  if (Visitor* hit = visitors_.Find(key)) return *hit;
+  if (Visitor* hit = visitors_.Find(key)) {
+    if (probe_) probe_->VisitorCache(true);
+    return *hit;
+  }
+  if (probe_) probe_->VisitorCache(false);
   Visitor& v = visitors_.Insert(key);
   if (store_.Get(state::Cf::kSessions, key, &scratch_) && !v.state.ParseFromString(scratch_)) {
     throw state::StateError("corrupt visitor state for key '" + key + "'");
@@ -117,6 +121,8 @@ v1::OfferStats& BatchProcessor::LoadOffer(const std::string& key) {
 
 void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_ms,
                            std::vector<OutputMessage>* outputs, BatchCounts* counts) {
+  const auto apply_start = std::chrono::steady_clock::now();
+  double decode_seconds = 0;
   poll_touched_.clear();
   for (const InputMessage& m : messages) {
     // A batch spans few partitions: a linear scan beats a map lookup per message.
@@ -129,7 +135,9 @@ void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_m
     } else {
       it->second = Offset{std::max(it->second.value, m.offset.value + 1)};
     }
+    const auto decode_start = std::chrono::steady_clock::now();
     const auto rejection = decoder_.Decode(m.kind, m.payload, m.key, now_ms, &decoded_);
+    decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count();
     if (rejection) {
       const auto dl = ingest::MakeDeadLetter({m.topic, m.partition, m.offset}, m.payload, m.key,
                                              *rejection, now_ms, version_);
@@ -169,6 +177,12 @@ void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_m
     }
   }
 
+  if (probe_) {
+    const double apply_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - apply_start).count();
+    probe_->StageSeconds(serve::Stage::kDecode, decode_seconds);
+    probe_->StageSeconds(serve::Stage::kState, apply_seconds - decode_seconds);
+  }
   RunStages(outputs, counts);
   for (Visitor* v : poll_touched_) {
     v->in_poll = false;
@@ -310,11 +324,24 @@ void BatchProcessor::RunStages(std::vector<OutputMessage>* out, BatchCounts* cou
     u.arrival_us = v.first_arrival_us;
     updates.push_back(std::move(u));
   }
-  if (encoder_ != nullptr) encoder_->Encode(updates);
+  using SteadyClock = std::chrono::steady_clock;
+  if (encoder_ != nullptr) {
+    const auto start = SteadyClock::now();
+    encoder_->Encode(updates);
+    if (probe_) {
+      probe_->StageSeconds(serve::Stage::kModel,
+                           std::chrono::duration<double>(SteadyClock::now() - start).count());
+    }
+  }
   if (operator_ != nullptr) {
+    const auto start = SteadyClock::now();
     BatchStateView view(store_, profiles_, offers_);
     CollectingSink sink(options_.topics, out, counts);
     operator_->Decide(updates, view, sink);
+    if (probe_) {
+      probe_->StageSeconds(serve::Stage::kOperator,
+                           std::chrono::duration<double>(SteadyClock::now() - start).count());
+    }
   }
 }
 

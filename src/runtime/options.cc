@@ -72,7 +72,7 @@ std::vector<Spec> BuildSpecs() {
                      o.store.dir = v;
                    }});
   s.push_back(Int("state.session_ttl_s", "2592000",
-                  "Idle visitors are expired after this many seconds (RocksDB TTL)", 0, kMaxInt,
+                  "Visitors not written for this many seconds are dropped in compaction", 0, kMaxInt,
                   [](O& o, int64_t v) { o.store.session_ttl_s = static_cast<int32_t>(v); }));
   s.push_back(Int("state.dedup_ttl_s", "604800",
                   "Seen event ids are remembered at least this many seconds", 1, kMaxInt,

@@ -2,12 +2,15 @@
 
 #include <prometheus/registry.h>
 
+#include <array>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_map>
 
 #include "runtime/kafka_clients.h"
+#include "runtime/visitor_lookup.h"
 #include "serve/http_server.h"
 #include "serve/metrics_endpoint.h"
 #include "serve/processor_probe.h"
@@ -48,8 +51,15 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         log_(sink, "processor"),
         registry_(std::move(registry)),
         store_(options_.store),
-        probe_(*registry_, TopicLabels(options_.topics), Processor::Version()),
-        batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()) {
+        probe_(*registry_, TopicLabels(options_.topics), OutputTopics(options_.topics),
+               Processor::Version()),
+        batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
+        lookup_(store_, options_.topics.web, options_.topics.app, options_.validation.max_id_bytes,
+                Ownership{[this](const std::string& topic, int32_t partition) {
+                            std::lock_guard lock(owned_mu_);
+                            return owned_.count({topic, partition}) > 0;
+                          },
+                          [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},
               {options_.topics.links, ingest::TopicKind::kLink},
@@ -61,6 +71,9 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       http_.Route("/metrics", serve::MetricsHandler(registry_));
       http_.Route("/healthz", [](const serve::HttpRequest&) {
         return serve::HttpResponse{200, "application/json", "{\"status\":\"ok\"}"};
+      });
+      http_.Route("/v1/visitors/", [this](const serve::HttpRequest& r) {
+        return lookup_.Handle(r, "/v1/visitors/");
       });
       http_.Route("/readyz", [this](const serve::HttpRequest&) {
         const bool ready = owner_->ready();
@@ -77,6 +90,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   ~Impl() override {
     http_.Stop();
     if (consumer_) consumer_->close();
+  }
+
+  static std::vector<std::string> OutputTopics(const TopicNames& t) {
+    return {t.dead_letters, t.handoff, t.decisions, t.triggers};
   }
 
   static serve::InputTopicNames TopicLabels(const TopicNames& t) {
@@ -150,6 +167,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         }
         positions_[tp] = stored.value_or(Offset{-1});
         eof_.erase(tp);
+        {
+          std::lock_guard lock(owned_mu_);
+          owned_.insert({tp.topic, tp.partition.value});
+        }
         probe_.PartitionAssigned(tp);
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
@@ -160,6 +181,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         delete e;
       }
       owner_->ready_ = !positions_.empty();
+      probe_.Ready(owner_->ready_);
       log_.Info("partitions assigned", {{"partitions", list}});
     } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
       // Hand over cleanly: finish what was polled, deliver outputs, commit state and
@@ -177,6 +199,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         positions_.erase(tp);
         eof_.erase(tp);
         probe_.PartitionRevoked(tp);
+        {
+          std::lock_guard lock(owned_mu_);
+          owned_.erase({tp.topic, tp.partition.value});
+        }
       }
       if (cooperative) {
         if (auto* e = consumer->incremental_unassign(partitions)) delete e;
@@ -184,11 +210,16 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         consumer->unassign();
       }
       owner_->ready_ = !positions_.empty() && cooperative;
+      probe_.Ready(owner_->ready_);
       log_.Info("partitions revoked", {{"count", std::to_string(partitions.size())}});
     } else {
       log_.Error("rebalance error", {{"error", RdKafka::err2str(err)}});
       consumer->unassign();
       positions_.clear();
+      {
+        std::lock_guard lock(owned_mu_);
+        owned_.clear();
+      }
       owner_->ready_ = false;
     }
   }
@@ -236,6 +267,9 @@ class Processor::Impl : public RdKafka::RebalanceCb,
           const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
           if (!eof_.empty()) eof_.erase(tp);
           arrivals_.push_back(SteadyMicros());
+          timestamps_.push_back(msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
+                                    ? msg->timestamp().timestamp
+                                    : 0);
           pending_.push_back(std::move(msg));
           last_message_ = Clock::now();
           if (!received_any_) {
@@ -278,11 +312,17 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     outputs_.clear();
     BatchCounts counts;
     batch_.Apply(inputs_, WallMillis(), &outputs_, &counts);
+    const auto produce_start = Clock::now();
     Produce();
+    probe_.StageSeconds(serve::Stage::kProduce,
+                        std::chrono::duration<double>(Clock::now() - produce_start).count());
     Accumulate(counts);
     uncommitted_arrivals_.insert(uncommitted_arrivals_.end(), arrivals_.begin(), arrivals_.end());
+    uncommitted_timestamps_.insert(uncommitted_timestamps_.end(), timestamps_.begin(),
+                                   timestamps_.end());
     pending_.clear();
     arrivals_.clear();
+    timestamps_.clear();
     MaybeCommit(false);
   }
 
@@ -298,8 +338,14 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     const auto commit_start = Clock::now();
     store_.Commit(commit.writes);
     last_commit_ = Clock::now();
-    probe_.BatchCommitted(uncommitted_arrivals_.size(),
-                          std::chrono::duration<double>(last_commit_ - commit_start).count());
+    const double commit_seconds = std::chrono::duration<double>(last_commit_ - commit_start).count();
+    probe_.BatchCommitted(uncommitted_arrivals_.size(), commit_seconds);
+    probe_.StageSeconds(serve::Stage::kCommit, commit_seconds);
+    const int64_t now_wall_ms = WallMillis();
+    for (const int64_t ts : uncommitted_timestamps_) {
+      if (ts > 0) probe_.EventLag(static_cast<double>(now_wall_ms - ts) / 1e3);
+    }
+    uncommitted_timestamps_.clear();
     StoreOffsets(commit.next_offsets);
     const int64_t now_us = SteadyMicros();
     for (const int64_t arrival : uncommitted_arrivals_) probe_.EventLatency((now_us - arrival) / 1e6);
@@ -333,7 +379,16 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     if (delivery_failures_ > 0) {
       throw std::runtime_error("output delivery failed: " + delivery_error_);
     }
-    probe_.OutputProduced(outputs_.size());
+    const auto topics = OutputTopics(options_.topics);
+    std::array<size_t, 4> per_topic{};
+    for (const auto& o : outputs_) {
+      for (size_t i = 0; i < topics.size(); ++i) {
+        if (o.topic == topics[i]) ++per_topic[i];
+      }
+    }
+    for (size_t i = 0; i < per_topic.size(); ++i) {
+      if (per_topic[i] > 0) probe_.OutputProduced(i, per_topic[i]);
+    }
     summary_.outputs += outputs_.size();
   }
 
@@ -407,6 +462,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       if (expected == 0) {
         expected = it->second;
         first = *topic;
+        partition_count_ = static_cast<int32_t>(expected);
       } else if (it->second != expected) {
         throw std::runtime_error("topics '" + first + "' (" + std::to_string(expected) +
                                  " partitions) and '" + *topic + "' (" +
@@ -426,11 +482,17 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   std::unordered_map<std::string, ingest::TopicKind> kinds_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  serve::HttpServer http_;
+  VisitorLookup lookup_;
+  std::mutex owned_mu_;  // guards owned_: written by rebalances, read by HTTP threads
+  std::set<std::pair<std::string, int32_t>> owned_;
+  std::atomic<int32_t> partition_count_{0};
+  serve::HttpServer http_;  // last: its handlers use the members above
 
   std::vector<std::unique_ptr<RdKafka::Message>> pending_;
   std::vector<int64_t> arrivals_;
   std::vector<int64_t> uncommitted_arrivals_;  // applied, not yet committed
+  std::vector<int64_t> timestamps_;            // Kafka message timestamps, ms (0: none)
+  std::vector<int64_t> uncommitted_timestamps_;
   std::vector<InputMessage> inputs_;
   std::vector<OutputMessage> outputs_;
   std::map<TopicPartition, Offset> positions_;  // next offset to process, per assigned partition

@@ -9,6 +9,7 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicNames& topics,
+                               const std::vector<std::string>& output_topics,
                                const std::string& version) {
   input_family_ = &BuildCounter()
                        .Name("intentstream_input_messages_total")
@@ -45,12 +46,40 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                                 .Help("Pre-login web events merged into customers' sessions")
                                 .Register(registry)
                                 .Add({});
-  outputs_ = &BuildCounter()
-                  .Name("intentstream_output_messages_total")
-                  .Help("Messages produced to output topics (dead letters, hand-offs, "
-                        "decisions, triggers)")
-                  .Register(registry)
-                  .Add({});
+  auto& outputs = BuildCounter()
+                      .Name("intentstream_output_messages_total")
+                      .Help("Messages produced to output topics (dead letters, hand-offs, "
+                            "decisions, triggers)")
+                      .Register(registry);
+  for (const auto& topic : output_topics) outputs_.push_back(&outputs.Add({{"topic", topic}}));
+  auto& stages = BuildHistogram()
+                     .Name("intentstream_stage_seconds")
+                     .Help("Time per poll batch spent in each stage")
+                     .Register(registry);
+  const char* stage_names[] = {"decode", "state", "model", "operator", "produce", "commit"};
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    stages_[i] = &stages.Add({{"stage", stage_names[i]}},
+                             prometheus::Histogram::BucketBoundaries{
+                                 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                 0.025, 0.05, 0.1, 0.25, 1});
+  }
+  auto& cache = BuildCounter()
+                    .Name("intentstream_visitor_cache_requests_total")
+                    .Help("Visitor state lookups served from memory (hit) or RocksDB (miss)")
+                    .Register(registry);
+  cache_hits_ = &cache.Add({{"result", "hit"}});
+  cache_misses_ = &cache.Add({{"result", "miss"}});
+  event_lag_ = &BuildHistogram()
+                    .Name("intentstream_event_lag_seconds")
+                    .Help("Per event: Kafka message timestamp to its state commit (end to end)")
+                    .Register(registry)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{
+                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  ready_ = &BuildGauge()
+                .Name("intentstream_ready")
+                .Help("1 while partitions are assigned and the processor serves them")
+                .Register(registry)
+                .Add({});
   commits_ = &BuildCounter()
                   .Name("intentstream_state_commits_total")
                   .Help("Atomic state + offset commits")

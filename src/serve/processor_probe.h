@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/ids.h"
 #include "ingest/decoder.h"
@@ -22,6 +23,9 @@
 namespace intentstream::serve {
 
 inline constexpr size_t kTopicKinds = 5;  // ingest::TopicKind values
+
+// Stages of the per-batch work, for intentstream_stage_seconds{stage}.
+enum class Stage { kDecode = 0, kState, kModel, kOperator, kProduce, kCommit, kCount };
 inline constexpr size_t kDeadLetterReasons = 10;
 
 struct InputTopicNames {
@@ -40,8 +44,10 @@ class ProcessorProbe {
   }
 
  public:
+  // `output_topics` label intentstream_output_messages_total (dead letters, hand-offs,
+  // decisions, triggers).
   ProcessorProbe(prometheus::Registry& registry, const InputTopicNames& topics,
-                 const std::string& version);
+                 const std::vector<std::string>& output_topics, const std::string& version);
 
   void Accepted(ingest::TopicKind kind) { Index(accepted_, kind)->Increment(); }
   void Duplicate(ingest::TopicKind kind) { Index(duplicate_, kind)->Increment(); }
@@ -54,7 +60,17 @@ class ProcessorProbe {
     handoffs_merged_->Increment();
     handoff_events_merged_->Increment(events);
   }
-  void OutputProduced(size_t n) { outputs_->Increment(static_cast<double>(n)); }
+  // Outputs by topic; `topic_index` is the position in the names given at construction.
+  void OutputProduced(size_t topic_index, size_t n) {
+    outputs_[topic_index]->Increment(static_cast<double>(n));
+  }
+  void StageSeconds(Stage stage, double seconds) {
+    stages_[static_cast<size_t>(stage)]->Observe(seconds);
+  }
+  void VisitorCache(bool hit) { (hit ? cache_hits_ : cache_misses_)->Increment(); }
+  // Kafka message timestamp to state commit, per event.
+  void EventLag(double seconds) { event_lag_->Observe(seconds); }
+  void Ready(bool ready) { ready_->Set(ready ? 1 : 0); }
   void BatchCommitted(size_t messages, double seconds) {
     commits_->Increment();
     batch_size_->Observe(static_cast<double>(messages));
@@ -78,7 +94,12 @@ class ProcessorProbe {
   prometheus::Counter* handoffs_sent_;
   prometheus::Counter* handoffs_merged_;
   prometheus::Counter* handoff_events_merged_;
-  prometheus::Counter* outputs_;
+  std::vector<prometheus::Counter*> outputs_;
+  std::array<prometheus::Histogram*, static_cast<size_t>(Stage::kCount)> stages_{};
+  prometheus::Counter* cache_hits_;
+  prometheus::Counter* cache_misses_;
+  prometheus::Histogram* event_lag_;
+  prometheus::Gauge* ready_;
   prometheus::Counter* commits_;
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* commit_seconds_;

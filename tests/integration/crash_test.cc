@@ -22,6 +22,7 @@
 #include "state/store.h"
 #include "support/child_process.h"
 #include "support/events.h"
+#include "support/reference_world.h"
 #include "support/http_client.h"
 #include "support/kafka.h"
 #include "support/temp_dir.h"
@@ -30,32 +31,11 @@ namespace intentstream {
 namespace {
 
 constexpr int kPartitions = 4;
-constexpr int64_t kGapMs = 30 * 60 * 1000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-struct Sent {
-  std::string topic, key, payload;
-};
-
-// What a visitor's state must be, computed from the input without the processor's code.
-struct Expected {
-  uint64_t own_events = 0;
-  uint32_t sessions = 0;
-  int64_t last_ms = 0;
-  uint64_t merged = 0;
-  std::string linked_customer;
-  std::set<std::pair<int64_t, uint64_t>> window;  // (time, event key) of all events kept
-};
-
-void CountOwn(Expected& e, int64_t ms) {
-  if (e.own_events == 0 || ms - e.last_ms > kGapMs) ++e.sessions;
-  e.last_ms = std::max(e.last_ms, ms);
-  ++e.own_events;
 }
 
 double MetricValue(const std::string& text, const std::string& name) {
@@ -77,78 +57,10 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
     cluster.CreateTopic(*t, kPartitions);
   }
 
-  // --- The input: per-visitor sequences interleaved at random, with duplicates, links
-  // before/among/after web events, and malformed messages.
-  std::mt19937 rng(20261122);
   const int64_t t0 = NowMs() - 48 * 3'600'000;
-  std::vector<std::vector<Sent>> streams;
-  std::map<std::string, Expected> expected;  // by state key
-  std::map<std::string, std::string> anon_to_customer;
-  std::set<std::string> malformed;
-  for (int c = 0; c < 80; ++c) {
-    const std::string cust = "cust-" + std::to_string(c);
-    std::vector<Sent> s;
-    int64_t t = t0 + c * 7000;
-    const int n = 2 + static_cast<int>(rng() % 6);
-    for (int i = 0; i < n; ++i) {
-      t += (rng() % 4 == 0) ? 2 * kGapMs : 60'000;
-      const auto e = testing::App(cust + "-a" + std::to_string(i), cust, t);
-      s.push_back({topics.app, cust, e.SerializeAsString()});
-      auto& x = expected[state::CustomerKey(cust)];
-      CountOwn(x, t);
-      x.window.insert({t, Fnv1a64(e.event_id())});
-    }
-    streams.push_back(std::move(s));
-  }
-  for (int a = 0; a < 240; ++a) {
-    const std::string anon = "anon-" + std::to_string(a);
-    const bool linked = a % 2 == 0;
-    const std::string cust = "cust-" + std::to_string(a % 80);
-    std::vector<Sent> s;
-    int64_t t = t0 + a * 5000;
-    const int n = 3 + static_cast<int>(rng() % 6);
-    const int link_at = linked ? static_cast<int>(rng() % (n + 1)) : -1;
-    auto& x = expected[state::AnonymousKey(anon)];
-    for (int i = 0; i <= n; ++i) {
-      if (i == link_at) {
-        s.push_back({topics.links, anon,
-                     testing::Link(anon + "-l", anon, cust, t + 1).SerializeAsString()});
-        x.linked_customer = cust;
-        anon_to_customer[anon] = cust;
-      }
-      if (i == n) break;
-      t += (rng() % 5 == 0) ? 2 * kGapMs : 30'000;
-      const auto e = testing::Web(anon + "-w" + std::to_string(i), anon, t,
-                                  "/cards/p" + std::to_string(rng() % 20));
-      s.push_back({topics.web, anon, e.SerializeAsString()});
-      CountOwn(x, t);
-      x.window.insert({t, Fnv1a64(e.event_id())});
-      if (linked) {
-        auto& cx = expected[state::CustomerKey(cust)];
-        cx.window.insert({t, Fnv1a64(e.event_id())});
-        ++cx.merged;
-      }
-      if (rng() % 20 == 0) s.push_back(s.back());  // a duplicate delivery
-    }
-    streams.push_back(std::move(s));
-  }
-  // Malformed messages ride in their own streams.
-  for (int m = 0; m < 40; ++m) {
-    std::string payload = m % 2 == 0 ? "{\"eventId\": \"broken-" + std::to_string(m)
-                                     : std::string("\x07\x01garbage-") + std::to_string(m);
-    malformed.insert(payload);
-    streams.push_back({{m % 3 == 0 ? topics.app : topics.web, "junk-" + std::to_string(m), payload}});
-  }
-  std::vector<Sent> order;
-  std::vector<size_t> next(streams.size(), 0);
-  std::vector<size_t> live(streams.size());
-  for (size_t i = 0; i < live.size(); ++i) live[i] = i;
-  while (!live.empty()) {
-    const size_t pick = rng() % live.size();
-    auto& st = streams[live[pick]];
-    order.push_back(st[next[live[pick]]++]);
-    if (next[live[pick]] == st.size()) live.erase(live.begin() + static_cast<long>(pick));
-  }
+  const testing::ReferenceWorld world = testing::MakeReferenceWorld(topics, 20261122, t0);
+  const auto& order = world.order;
+  const auto& malformed = world.malformed;
   ASSERT_GT(order.size(), 1500u);
 
   // --- Produce at a steady pace in the background, so the kill lands mid-stream.
@@ -217,24 +129,7 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
 
   // --- Compare with the reference.
   state::StateStore store(state::StoreOptions{.dir = state_dir, .read_only = true});
-  size_t visitors = 0;
-  store.ForEach(state::Cf::kSessions, [&](std::string_view key, std::string_view value) {
-    ++visitors;
-    v1::VisitorState s;
-    ASSERT_TRUE(s.ParseFromArray(value.data(), static_cast<int>(value.size())));
-    const auto it = expected.find(std::string(key));
-    ASSERT_NE(it, expected.end()) << "unexpected visitor " << key;
-    const Expected& x = it->second;
-    EXPECT_EQ(s.events_total(), x.own_events) << key;
-    EXPECT_EQ(s.session_count(), x.sessions) << key;
-    EXPECT_EQ(s.merged_web_events(), x.merged) << key;
-    EXPECT_EQ(s.linked_customer_id(), x.linked_customer) << key;
-    std::set<std::pair<int64_t, uint64_t>> window;
-    for (const auto& e : s.events()) window.insert({e.time_ms(), e.event_key()});
-    EXPECT_EQ(window, x.window) << key;
-    EXPECT_EQ(static_cast<size_t>(s.events_size()), x.window.size()) << key << " has repeats";
-  });
-  EXPECT_EQ(visitors, expected.size());
+  testing::ExpectStateMatches(store, world);
 
   // Every input message consumed; every malformed one dead-lettered.
   std::map<std::pair<std::string, int32_t>, int64_t> ends;

@@ -76,6 +76,17 @@ TEST(Config, MalformedFileLineIsNamed) {
   EXPECT_THAT(ErrorOf({}, file), HasSubstr("bad.properties:2: expected 'key = value'"));
 }
 
+TEST(Config, DocumentedReferenceIsCurrent) {
+  // docs/configuration.md embeds `intentstream help-config`; regenerate it when keys change.
+  const char* src = std::getenv("INTENTSTREAM_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md missing";
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(doc, HasSubstr(OptionsReference(ProcessorOptionSpecs())))
+      << "regenerate: see the first lines of docs/configuration.md";
+}
+
 TEST(Config, ReferenceListsEveryKey) {
   const std::string ref = OptionsReference(ProcessorOptionSpecs());
   for (const auto& spec : ProcessorOptionSpecs()) EXPECT_THAT(ref, HasSubstr("`" + spec.key + "`"));

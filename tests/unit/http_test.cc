@@ -49,12 +49,14 @@ TEST(ProcessorProbe, ScrapeShowsPreLabelledSeries) {
   InputTopicNames topics;
   topics.by_kind = {"web-events", "app-events", "identity-links", "customer-profiles",
                     "identity-handoff"};
-  ProcessorProbe probe(*registry, topics, "1.2.3");
+  ProcessorProbe probe(*registry, topics, {"dead-letters", "identity-handoff"}, "1.2.3");
   probe.Accepted(ingest::TopicKind::kWeb);
   probe.Accepted(ingest::TopicKind::kWeb);
   probe.DeadLettered(ingest::TopicKind::kApp, v1::DEAD_LETTER_REASON_TRUNCATED);
   probe.PartitionAssigned({"web-events", Partition{2}});
   probe.ConsumerLag({"web-events", Partition{2}}, 17);
+  probe.OutputProduced(1, 3);
+  probe.VisitorCache(true);
 
   HttpServer server;
   server.Route("/metrics", MetricsHandler(registry));
@@ -66,6 +68,9 @@ TEST(ProcessorProbe, ScrapeShowsPreLabelledSeries) {
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_dead_letters_total{reason="truncated"} 1)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_consumer_lag_messages{partition="2",topic="web-events"} 17)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_build_info{version="1.2.3"} 1)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_output_messages_total{topic="identity-handoff"} 3)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_visitor_cache_requests_total{result="hit"} 1)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_stage_seconds_count{stage="model"} 0)"));
   probe.PartitionRevoked({"web-events", Partition{2}});
   EXPECT_THAT(testing::HttpGet(server.port(), "/metrics").body,
               ::testing::Not(HasSubstr("intentstream_consumer_lag_messages{")));
