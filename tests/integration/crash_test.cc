@@ -80,7 +80,7 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
   });
 
   const std::string binary =
-      std::string(std::getenv("INTENTSTREAM_BINARY_DIR")) + "/tools/intentstream/intentstream";
+      std::string(INTENTSTREAM_TEST_BINARY_DIR) + "/tools/intentstream/intentstream";
   const std::string state_dir = dir.Sub("state");
   auto args = [&](int port, int idle_ms) {
     return std::vector<std::string>{

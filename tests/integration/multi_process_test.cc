@@ -61,7 +61,7 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   }
   const auto world = testing::MakeReferenceWorld(topics, 777, NowMs() - 48 * 3'600'000);
   const std::string binary =
-      std::string(std::getenv("INTENTSTREAM_BINARY_DIR")) + "/tools/intentstream/intentstream";
+      std::string(INTENTSTREAM_TEST_BINARY_DIR) + "/tools/intentstream/intentstream";
 
   std::vector<Member> members(2);
   for (size_t i = 0; i < members.size(); ++i) {

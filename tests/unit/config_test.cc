@@ -78,9 +78,7 @@ TEST(Config, MalformedFileLineIsNamed) {
 
 TEST(Config, DocumentedReferenceIsCurrent) {
   // docs/configuration.md embeds `intentstream help-config`; regenerate it when keys change.
-  const char* src = std::getenv("INTENTSTREAM_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
-  std::ifstream in(std::string(src) + "/docs/configuration.md");
+  std::ifstream in(std::string(INTENTSTREAM_TEST_SOURCE_DIR) + "/docs/configuration.md");
   ASSERT_TRUE(in) << "docs/configuration.md missing";
   const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_THAT(doc, HasSubstr(OptionsReference(ProcessorOptionSpecs())))
