@@ -13,6 +13,9 @@ bash tools/setup.sh
 jobs=$(nproc)
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
+step "format (clang-format, .clang-format at the root)"
+git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
 step "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$jobs"

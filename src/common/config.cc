@@ -38,7 +38,8 @@ void Properties::MergeEnvironment(const std::vector<std::string>& known_keys) {
   for (const auto& key : known_keys) {
     std::string env = "INTENTSTREAM_";
     for (char c : key) {
-      env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      env.push_back(c == '.' ? '_'
+                             : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     }
     if (const char* v = std::getenv(env.c_str()); v != nullptr) Set(key, v);
   }
@@ -61,8 +62,7 @@ int64_t ParseInt(std::string_view key, std::string_view value, int64_t min, int6
   }
   if (out < min || out > max) {
     throw ConfigError(std::string(key), "value " + std::string(value) + " out of range [" +
-                                            std::to_string(min) + ", " + std::to_string(max) +
-                                            "]");
+                                            std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return out;
 }
@@ -70,8 +70,8 @@ int64_t ParseInt(std::string_view key, std::string_view value, int64_t min, int6
 bool ParseBool(std::string_view key, std::string_view value) {
   if (value == "true" || value == "1" || value == "yes") return true;
   if (value == "false" || value == "0" || value == "no") return false;
-  throw ConfigError(std::string(key), "invalid boolean '" + std::string(value) +
-                                          "' (use true or false)");
+  throw ConfigError(std::string(key),
+                    "invalid boolean '" + std::string(value) + "' (use true or false)");
 }
 
 }  // namespace intentstream

@@ -63,11 +63,11 @@ struct OptionSpec {
 // first matching prefix wins, so list longer prefixes first); any other key not in
 // `specs` is an error.
 template <typename T>
-void ApplyProperties(const Properties& props, const std::vector<OptionSpec<T>>& specs,
-                     const std::vector<std::string>& passthrough_prefixes, T& options,
-                     const std::function<void(T&, const std::string& prefix,
-                                              const std::string& rest, const std::string& value)>&
-                         passthrough) {
+void ApplyProperties(
+    const Properties& props, const std::vector<OptionSpec<T>>& specs,
+    const std::vector<std::string>& passthrough_prefixes, T& options,
+    const std::function<void(T&, const std::string& prefix, const std::string& rest,
+                             const std::string& value)>& passthrough) {
   for (const auto& [key, value] : props.values()) {
     bool handled = false;
     for (const auto& prefix : passthrough_prefixes) {

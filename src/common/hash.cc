@@ -43,7 +43,8 @@ uint32_t KafkaMurmur2(std::string_view data) {
 }
 
 int32_t KafkaMurmur2Partition(std::string_view key, int32_t partition_count) {
-  return static_cast<int32_t>((KafkaMurmur2(key) & 0x7fffffff) % static_cast<uint32_t>(partition_count));
+  return static_cast<int32_t>((KafkaMurmur2(key) & 0x7fffffff) %
+                              static_cast<uint32_t>(partition_count));
 }
 
 }  // namespace intentstream

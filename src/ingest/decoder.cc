@@ -80,11 +80,12 @@ class Checker {
   Checker(const ValidationOptions& opts, int64_t now_ms) : opts_(opts), now_ms_(now_ms) {}
 
   std::optional<Rejection> RequiredId(std::string_view field, const std::string& value) const {
-    if (value.empty()) return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is empty");
+    if (value.empty())
+      return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is empty");
     if (value.size() > opts_.max_id_bytes) {
       return Reject(v1::DEAD_LETTER_REASON_OVERSIZE,
-                    std::string(field) + " has " + std::to_string(value.size()) +
-                        " bytes, limit " + std::to_string(opts_.max_id_bytes));
+                    std::string(field) + " has " + std::to_string(value.size()) + " bytes, limit " +
+                        std::to_string(opts_.max_id_bytes));
     }
     for (char c : value) {
       if (static_cast<unsigned char>(c) < 0x20) {
@@ -103,23 +104,25 @@ class Checker {
   std::optional<Rejection> Text(std::string_view field, const std::string& value) const {
     if (value.size() > opts_.max_text_bytes) {
       return Reject(v1::DEAD_LETTER_REASON_OVERSIZE,
-                    std::string(field) + " has " + std::to_string(value.size()) +
-                        " bytes, limit " + std::to_string(opts_.max_text_bytes));
+                    std::string(field) + " has " + std::to_string(value.size()) + " bytes, limit " +
+                        std::to_string(opts_.max_text_bytes));
     }
     return std::nullopt;
   }
 
   std::optional<Rejection> Time(std::string_view field, bool present,
                                 const google::protobuf::Timestamp& ts) const {
-    if (!present) return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP, std::string(field) + " is missing");
+    if (!present)
+      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP, std::string(field) + " is missing");
     if (ts.nanos() < 0 || ts.nanos() > 999999999) {
-      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP, std::string(field) + " has invalid nanos");
+      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
+                    std::string(field) + " has invalid nanos");
     }
     const int64_t ms = ts.seconds() * 1000 + ts.nanos() / 1000000;
     if (ms > now_ms_ + opts_.max_future_skew_ms) {
-      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
-                    std::string(field) + " is " + std::to_string((ms - now_ms_) / 1000) +
-                        " s in the future");
+      return Reject(
+          v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
+          std::string(field) + " is " + std::to_string((ms - now_ms_) / 1000) + " s in the future");
     }
     if (ms < now_ms_ - opts_.max_event_age_ms) {
       return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
@@ -136,7 +139,8 @@ class Checker {
       return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_ENUM,
                     std::string(field) + " has unknown value " + std::to_string(value));
     }
-    if (required && value == 0) return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is missing");
+    if (required && value == 0)
+      return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is missing");
     return std::nullopt;
   }
 
@@ -154,9 +158,9 @@ class Checker {
 };
 
 // Runs checks in order and returns the first rejection.
-#define IS_CHECK(expr)                    \
-  do {                                    \
-    if (auto r = (expr); r) return r;     \
+#define IS_CHECK(expr)                \
+  do {                                \
+    if (auto r = (expr); r) return r; \
   } while (0)
 
 std::optional<Rejection> Validate(const v1::WebEvent& e, std::string_view key, const Checker& c) {
@@ -264,9 +268,9 @@ std::optional<Rejection> Decoder::Decode(TopicKind kind, std::string_view payloa
                                          DecodedMessage* out) const {
   out->kind = kind;
   if (payload.size() > options_.max_payload_bytes) {
-    return Reject(v1::DEAD_LETTER_REASON_OVERSIZE,
-                  "payload has " + std::to_string(payload.size()) + " bytes, limit " +
-                      std::to_string(options_.max_payload_bytes));
+    return Reject(v1::DEAD_LETTER_REASON_OVERSIZE, "payload has " + std::to_string(payload.size()) +
+                                                       " bytes, limit " +
+                                                       std::to_string(options_.max_payload_bytes));
   }
   if (payload.empty()) return Reject(v1::DEAD_LETTER_REASON_UNDECODABLE, "empty payload");
   const Checker checker(options_, now_ms);

@@ -13,7 +13,9 @@ namespace intentstream::runtime {
 
 namespace {
 
-int64_t ToMillis(const google::protobuf::Timestamp& ts) { return ingest::TimestampToMillis(ts); }
+int64_t ToMillis(const google::protobuf::Timestamp& ts) {
+  return ingest::TimestampToMillis(ts);
+}
 
 // Reads profiles and offer counters for the decision operator: this batch's changes
 // first, then committed state.
@@ -137,11 +139,13 @@ void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_m
     }
     const auto decode_start = std::chrono::steady_clock::now();
     const auto rejection = decoder_.Decode(m.kind, m.payload, m.key, now_ms, &decoded_);
-    decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count();
+    decode_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count();
     if (rejection) {
       const auto dl = ingest::MakeDeadLetter({m.topic, m.partition, m.offset}, m.payload, m.key,
                                              *rejection, now_ms, version_);
-      outputs->push_back({options_.topics.dead_letters, std::string(m.key), dl.SerializeAsString()});
+      outputs->push_back(
+          {options_.topics.dead_letters, std::string(m.key), dl.SerializeAsString()});
       ++counts->dead_letters;
       if (probe_) probe_->DeadLettered(m.kind, rejection->reason);
       continue;
@@ -207,7 +211,8 @@ BatchProcessor::Commit& BatchProcessor::TakeWrites() {
   // of committed state.
   visitors_.Committed();
   for (const auto& key : dedup_new_) writes.Put(state::Cf::kDedup, key, written);
-  for (const auto& [key, stats] : offers_) writes.Put(state::Cf::kOffers, key, stats.SerializeAsString());
+  for (const auto& [key, stats] : offers_)
+    writes.Put(state::Cf::kOffers, key, stats.SerializeAsString());
   for (const auto& [key, profile] : profiles_) {
     writes.Put(state::Cf::kProfiles, key, profile.SerializeAsString());
   }

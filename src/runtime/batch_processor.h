@@ -52,8 +52,8 @@ struct OutputMessage {
 
 // Per-batch counts, summed by the caller for its run summary.
 struct BatchCounts {
-  uint64_t accepted = 0, duplicates = 0, dead_letters = 0, handoffs_sent = 0,
-           handoffs_merged = 0, decisions = 0, triggers = 0;
+  uint64_t accepted = 0, duplicates = 0, dead_letters = 0, handoffs_sent = 0, handoffs_merged = 0,
+           decisions = 0, triggers = 0;
 };
 
 class BatchProcessor {

@@ -10,12 +10,10 @@ namespace {
 using Spec = OptionSpec<ProcessorOptions>;
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
-Spec Str(std::string key, std::string def, std::string doc,
-         std::string ProcessorOptions::*field) {
-  return Spec{std::move(key), std::move(def), std::move(doc),
-              [field](ProcessorOptions& o, const std::string&, const std::string& v) {
-                o.*field = v;
-              }};
+Spec Str(std::string key, std::string def, std::string doc, std::string ProcessorOptions::*field) {
+  return Spec{
+      std::move(key), std::move(def), std::move(doc),
+      [field](ProcessorOptions& o, const std::string&, const std::string& v) { o.*field = v; }};
 }
 
 Spec Topic(std::string key, std::string def, std::string doc, std::string TopicNames::*field) {
@@ -27,8 +25,7 @@ Spec Topic(std::string key, std::string def, std::string doc, std::string TopicN
 }
 
 template <typename Setter>
-Spec Int(std::string key, std::string def, std::string doc, int64_t min, int64_t max,
-         Setter set) {
+Spec Int(std::string key, std::string def, std::string doc, int64_t min, int64_t max, Setter set) {
   return Spec{std::move(key), std::move(def), std::move(doc),
               [min, max, set](ProcessorOptions& o, const std::string& k, const std::string& v) {
                 set(o, ParseInt(k, v, min, max));
@@ -48,10 +45,10 @@ std::vector<Spec> BuildSpecs() {
   std::vector<Spec> s;
   s.push_back(Topic("topic.web", "web-events", "Input: pre-login web events, key anonymous_id",
                     &TopicNames::web));
-  s.push_back(Topic("topic.app", "app-events", "Input: in-app events, key customer_id",
-                    &TopicNames::app));
-  s.push_back(Topic("topic.links", "identity-links",
-                    "Input: identity links, key anonymous_id", &TopicNames::links));
+  s.push_back(
+      Topic("topic.app", "app-events", "Input: in-app events, key customer_id", &TopicNames::app));
+  s.push_back(Topic("topic.links", "identity-links", "Input: identity links, key anonymous_id",
+                    &TopicNames::links));
   s.push_back(Topic("topic.profiles", "customer-profiles",
                     "Input (compacted): customer profiles, key customer_id",
                     &TopicNames::profiles));
@@ -60,8 +57,8 @@ std::vector<Spec> BuildSpecs() {
                     "partition count as the inputs",
                     &TopicNames::handoff));
   s.push_back(Topic("topic.decisions", "decisions", "Output: decisions", &TopicNames::decisions));
-  s.push_back(Topic("topic.triggers", "triggers", "Output: marketing triggers",
-                    &TopicNames::triggers));
+  s.push_back(
+      Topic("topic.triggers", "triggers", "Output: marketing triggers", &TopicNames::triggers));
   s.push_back(Topic("topic.dead_letters", "dead-letters", "Output: rejected input with reason",
                     &TopicNames::dead_letters));
   s.push_back(Str("group.id", "intentstream", "Kafka consumer group id", &O::group_id));
@@ -72,13 +69,14 @@ std::vector<Spec> BuildSpecs() {
                      o.store.dir = v;
                    }});
   s.push_back(Int("state.session_ttl_s", "2592000",
-                  "Visitors not written for this many seconds are dropped in compaction", 0, kMaxInt,
+                  "Visitors not written for this many seconds are dropped in compaction", 0,
+                  kMaxInt,
                   [](O& o, int64_t v) { o.store.session_ttl_s = static_cast<int32_t>(v); }));
   s.push_back(Int("state.dedup_ttl_s", "604800",
                   "Seen event ids are remembered at least this many seconds", 1, kMaxInt,
                   [](O& o, int64_t v) { o.store.dedup_ttl_s = static_cast<int32_t>(v); }));
-  s.push_back(Int("state.block_cache_bytes", "67108864", "RocksDB block cache size, bytes",
-                  1 << 20, int64_t{1} << 40,
+  s.push_back(Int("state.block_cache_bytes", "67108864", "RocksDB block cache size, bytes", 1 << 20,
+                  int64_t{1} << 40,
                   [](O& o, int64_t v) { o.store.block_cache_bytes = static_cast<size_t>(v); }));
   s.push_back(Bool("state.sync_commits", "false",
                    "fsync the WAL at every commit (survives power loss, slower)",
@@ -86,14 +84,13 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Bool("state.rebuild_from_beginning", "true",
                    "Without a local offset, read a partition from its beginning",
                    [](O& o, bool v) { o.rebuild_from_beginning = v; }));
-  s.push_back(Int("session.gap_ms", "1800000",
-                  "Inactivity gap that starts a new session, ms", 1000, int64_t{1} << 40,
-                  [](O& o, int64_t v) { o.session.session_gap_ms = v; }));
-  s.push_back(Int("session.max_events", "64", "Events kept per visitor (encoder window)", 1,
-                  4096, [](O& o, int64_t v) { o.session.max_events = static_cast<int>(v); }));
-  s.push_back(Int("validation.max_payload_bytes", "65536", "Larger payloads are dead-lettered",
-                  64, 64 << 20,
-                  [](O& o, int64_t v) { o.validation.max_payload_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("session.gap_ms", "1800000", "Inactivity gap that starts a new session, ms", 1000,
+                  int64_t{1} << 40, [](O& o, int64_t v) { o.session.session_gap_ms = v; }));
+  s.push_back(Int("session.max_events", "64", "Events kept per visitor (encoder window)", 1, 4096,
+                  [](O& o, int64_t v) { o.session.max_events = static_cast<int>(v); }));
+  s.push_back(Int(
+      "validation.max_payload_bytes", "65536", "Larger payloads are dead-lettered", 64, 64 << 20,
+      [](O& o, int64_t v) { o.validation.max_payload_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_id_bytes", "128", "Longest accepted id, bytes", 8, 4096,
                   [](O& o, int64_t v) { o.validation.max_id_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_future_skew_ms", "3600000",
@@ -189,7 +186,8 @@ void Validate(const ProcessorOptions& o) {
   const fs::path state_dir(o.store.dir);
   std::error_code ec;
   if (fs::exists(state_dir, ec)) {
-    if (!fs::is_directory(state_dir, ec)) throw ConfigError("state.dir", "'" + o.store.dir + "' is not a directory");
+    if (!fs::is_directory(state_dir, ec))
+      throw ConfigError("state.dir", "'" + o.store.dir + "' is not a directory");
   } else {
     const fs::path parent = fs::absolute(state_dir, ec).parent_path();
     if (!fs::is_directory(parent, ec)) {
@@ -206,8 +204,8 @@ void Validate(const ProcessorOptions& o) {
   if (!o.http_listen.empty() && o.http_listen.find(':') == std::string::npos) {
     throw ConfigError("http.listen", "expected host:port, got '" + o.http_listen + "'");
   }
-  for (const auto* names : {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles,
-                            &o.topics.handoff}) {
+  for (const auto* names :
+       {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles, &o.topics.handoff}) {
     for (const auto* other : {&o.topics.decisions, &o.topics.triggers, &o.topics.dead_letters}) {
       if (*names == *other) {
         throw ConfigError("topic.*", "input topic '" + *names + "' is also an output topic");

@@ -15,14 +15,14 @@
 namespace intentstream::runtime {
 
 struct TopicNames {
-  std::string web = "web-events";                // input, key: anonymous_id
-  std::string app = "app-events";                // input, key: customer_id
-  std::string links = "identity-links";          // input, key: anonymous_id
-  std::string profiles = "customer-profiles";    // input (compacted), key: customer_id
-  std::string handoff = "identity-handoff";      // internal repartition topic, key: customer_id
-  std::string decisions = "decisions";           // output
-  std::string triggers = "triggers";             // output
-  std::string dead_letters = "dead-letters";     // output
+  std::string web = "web-events";              // input, key: anonymous_id
+  std::string app = "app-events";              // input, key: customer_id
+  std::string links = "identity-links";        // input, key: anonymous_id
+  std::string profiles = "customer-profiles";  // input (compacted), key: customer_id
+  std::string handoff = "identity-handoff";    // internal repartition topic, key: customer_id
+  std::string decisions = "decisions";         // output
+  std::string triggers = "triggers";           // output
+  std::string dead_letters = "dead-letters";   // output
 };
 
 struct ProcessorOptions {

@@ -240,7 +240,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
           fatal_message_ = event.str();
           log_.Error("fatal kafka error", {{"error", event.str()}});
         } else if (cls == KafkaErrorClass::kRetriable) {
-          log_.Warn("kafka error", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+          log_.Warn("kafka error",
+                    {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
         }
         break;
       }
@@ -267,7 +268,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
           const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
           if (!eof_.empty()) eof_.erase(tp);
           arrivals_.push_back(SteadyMicros());
-          timestamps_.push_back(msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
+          timestamps_.push_back(msg->timestamp().type !=
+                                        RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
                                     ? msg->timestamp().timestamp
                                     : 0);
           pending_.push_back(std::move(msg));
@@ -338,7 +340,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     const auto commit_start = Clock::now();
     store_.Commit(commit.writes);
     last_commit_ = Clock::now();
-    const double commit_seconds = std::chrono::duration<double>(last_commit_ - commit_start).count();
+    const double commit_seconds =
+        std::chrono::duration<double>(last_commit_ - commit_start).count();
     probe_.BatchCommitted(uncommitted_arrivals_.size(), commit_seconds);
     probe_.StageSeconds(serve::Stage::kCommit, commit_seconds);
     const int64_t now_wall_ms = WallMillis();
@@ -348,7 +351,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     uncommitted_timestamps_.clear();
     StoreOffsets(commit.next_offsets);
     const int64_t now_us = SteadyMicros();
-    for (const int64_t arrival : uncommitted_arrivals_) probe_.EventLatency((now_us - arrival) / 1e6);
+    for (const int64_t arrival : uncommitted_arrivals_)
+      probe_.EventLatency((now_us - arrival) / 1e6);
     uncommitted_arrivals_.clear();
     ++summary_.commits;
   }
@@ -360,10 +364,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     delivery_failures_ = 0;
     for (const auto& o : outputs_) {
       while (true) {
-        const auto err = producer_->produce(
-            o.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-            const_cast<char*>(o.value.data()), o.value.size(), o.key.data(), o.key.size(), 0,
-            nullptr);
+        const auto err =
+            producer_->produce(o.topic, RdKafka::Topic::PARTITION_UA,
+                               RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(o.value.data()),
+                               o.value.size(), o.key.data(), o.key.size(), 0, nullptr);
         if (err == RdKafka::ERR_NO_ERROR) break;
         if (err != RdKafka::ERR__QUEUE_FULL) {
           throw std::runtime_error("produce to " + o.topic + " failed: " + RdKafka::err2str(err));
@@ -511,14 +515,22 @@ class Processor::Impl : public RdKafka::RebalanceCb,
 Processor::Processor(ProcessorOptions options, std::string bootstrap_servers, LogSink* log_sink,
                      std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
                      op::DecisionOperator* decision_operator)
-    : impl_(std::make_unique<Impl>(this, std::move(options), std::move(bootstrap_servers),
-                                   log_sink, std::move(registry), encoder, decision_operator)) {}
+    : impl_(std::make_unique<Impl>(this, std::move(options), std::move(bootstrap_servers), log_sink,
+                                   std::move(registry), encoder, decision_operator)) {}
 
 Processor::~Processor() = default;
 
-RunSummary Processor::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }
-int Processor::http_port() const { return impl_->http_port(); }
-state::StateStore& Processor::store() { return impl_->store(); }
-std::string Processor::Version() { return INTENTSTREAM_VERSION; }
+RunSummary Processor::Run(const std::atomic<bool>& stop) {
+  return impl_->Run(stop);
+}
+int Processor::http_port() const {
+  return impl_->http_port();
+}
+state::StateStore& Processor::store() {
+  return impl_->store();
+}
+std::string Processor::Version() {
+  return INTENTSTREAM_VERSION;
+}
 
 }  // namespace intentstream::runtime

@@ -67,7 +67,8 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
   for (const auto& c : candidates) {
     if (!ownership_.owns(*c.topic, partition)) {
       if (!owners.empty()) owners += ",";
-      owners += "{\"type\":\"" + std::string(c.type) + "\",\"topic\":" + serve::JsonQuote(*c.topic) +
+      owners += "{\"type\":\"" + std::string(c.type) +
+                "\",\"topic\":" + serve::JsonQuote(*c.topic) +
                 ",\"partition\":" + std::to_string(partition) + "}";
       continue;
     }
@@ -82,21 +83,22 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
     google::protobuf::util::JsonPrintOptions opts;
     opts.always_print_primitive_fields = true;
     (void)google::protobuf::util::MessageToJsonString(state, &state_json, opts);
-    std::string body = "{\"visitorId\":" + serve::JsonQuote(id) + ",\"type\":\"" + c.type +
-                       "\",\"topic\":" + serve::JsonQuote(*c.topic) +
-                       ",\"partition\":" + std::to_string(partition) + ",\"owned\":true" +
-                       ",\"embedding\":" +
-                       (dims == 0 ? std::string("null")
-                                  : "{\"dimensions\":" + std::to_string(dims) +
-                                        ",\"modelVersion\":" + serve::JsonQuote(model_version) + "}") +
-                       ",\"decision\":null,\"state\":" + state_json + "}";
+    std::string body =
+        "{\"visitorId\":" + serve::JsonQuote(id) + ",\"type\":\"" + c.type +
+        "\",\"topic\":" + serve::JsonQuote(*c.topic) +
+        ",\"partition\":" + std::to_string(partition) + ",\"owned\":true" + ",\"embedding\":" +
+        (dims == 0 ? std::string("null")
+                   : "{\"dimensions\":" + std::to_string(dims) +
+                         ",\"modelVersion\":" + serve::JsonQuote(model_version) + "}") +
+        ",\"decision\":null,\"state\":" + state_json + "}";
     return Json(200, std::move(body));
   }
   if (!owners.empty()) {
     return Error(404, "visitor's partition is owned by another process",
                  ",\"owned\":false,\"owners\":[" + owners + "]");
   }
-  return Error(404, "unknown visitor", ",\"owned\":true,\"partition\":" + std::to_string(partition));
+  return Error(404, "unknown visitor",
+               ",\"owned\":true,\"partition\":" + std::to_string(partition));
 }
 
 }  // namespace intentstream::runtime

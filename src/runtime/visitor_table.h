@@ -19,8 +19,8 @@ class VisitorTable {
   struct Entry {
     const std::string* key = nullptr;  // the table's copy
     v1::VisitorState state;
-    bool dirty = false;    // changed since the last commit
-    bool in_poll = false;  // changed by the current poll batch
+    bool dirty = false;                      // changed since the last commit
+    bool in_poll = false;                    // changed by the current poll batch
     std::vector<std::string> new_event_ids;  // this poll's own events
     int64_t first_arrival_us = 0;
     std::list<Entry*>::iterator lru;

@@ -66,15 +66,17 @@ class RouteHandler : public CivetHandler {
 }  // namespace
 
 HttpServer::HttpServer() = default;
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 void HttpServer::Route(std::string prefix, HttpHandlerFn handler) {
   routes_.emplace_back(std::move(prefix), std::move(handler));
 }
 
 void HttpServer::Start(const std::string& listen, int threads) {
-  std::vector<std::string> options = {"listening_ports", listen, "num_threads",
-                                      std::to_string(threads), "enable_keep_alive", "no"};
+  std::vector<std::string> options = {
+      "listening_ports", listen, "num_threads", std::to_string(threads), "enable_keep_alive", "no"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {

@@ -13,8 +13,9 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                                const std::string& version) {
   input_family_ = &BuildCounter()
                        .Name("intentstream_input_messages_total")
-                       .Help("Input messages by topic and outcome (accepted, duplicate, "
-                             "dead_letter)")
+                       .Help(
+                           "Input messages by topic and outcome (accepted, duplicate, "
+                           "dead_letter)")
                        .Register(registry);
   for (size_t k = 0; k < kTopicKinds; ++k) {
     const auto& topic = topics.by_kind[k];
@@ -48,8 +49,9 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                                 .Add({});
   auto& outputs = BuildCounter()
                       .Name("intentstream_output_messages_total")
-                      .Help("Messages produced to output topics (dead letters, hand-offs, "
-                            "decisions, triggers)")
+                      .Help(
+                          "Messages produced to output topics (dead letters, hand-offs, "
+                          "decisions, triggers)")
                       .Register(registry);
   for (const auto& topic : output_topics) outputs_.push_back(&outputs.Add({{"topic", topic}}));
   auto& stages = BuildHistogram()
@@ -58,10 +60,10 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                      .Register(registry);
   const char* stage_names[] = {"decode", "state", "model", "operator", "produce", "commit"};
   for (size_t i = 0; i < stages_.size(); ++i) {
-    stages_[i] = &stages.Add({{"stage", stage_names[i]}},
-                             prometheus::Histogram::BucketBoundaries{
-                                 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                 0.025, 0.05, 0.1, 0.25, 1});
+    stages_[i] = &stages.Add(
+        {{"stage", stage_names[i]}},
+        prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
   }
   auto& cache = BuildCounter()
                     .Name("intentstream_visitor_cache_requests_total")
@@ -94,19 +96,20 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                          .Name("intentstream_state_commit_seconds")
                          .Help("Time to commit one batch's WriteBatch to RocksDB")
                          .Register(registry)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{
-                                      0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1});
-  latency_ = &BuildHistogram()
-                  .Name("intentstream_processing_latency_seconds")
-                  .Help("Per event: arrival in the processor to its state commit")
-                  .Register(registry)
-                  .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005,
-                                                                    0.01, 0.025, 0.05, 0.1,
-                                                                    0.25, 0.5, 1, 2.5});
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001,
+                                                                          0.005, 0.01, 0.05, 0.1});
+  latency_ =
+      &BuildHistogram()
+           .Name("intentstream_processing_latency_seconds")
+           .Help("Per event: arrival in the processor to its state commit")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                            0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   lag_family_ = &BuildGauge()
                      .Name("intentstream_consumer_lag_messages")
-                     .Help("High watermark minus the next offset to process, per assigned "
-                           "partition")
+                     .Help(
+                         "High watermark minus the next offset to process, per assigned "
+                         "partition")
                      .Register(registry);
   assigned_ = &BuildGauge()
                    .Name("intentstream_assigned_partitions")
@@ -134,8 +137,8 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
 void ProcessorProbe::PartitionAssigned(const TopicPartition& tp) {
   std::lock_guard lock(lag_mu_);
   if (lag_.count(tp) != 0) return;
-  lag_[tp] = &lag_family_->Add(
-      {{"topic", tp.topic}, {"partition", std::to_string(tp.partition.value)}});
+  lag_[tp] =
+      &lag_family_->Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition.value)}});
   assigned_->Increment();
 }
 

@@ -6,9 +6,8 @@
 
 namespace intentstream::state {
 
-bool ExpiryFilter::Filter(int /*level*/, const rocksdb::Slice& /*key*/,
-                          const rocksdb::Slice& value, std::string* /*new_value*/,
-                          bool* /*value_changed*/) const {
+bool ExpiryFilter::Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+                          std::string* /*new_value*/, bool* /*value_changed*/) const {
   if (ttl_ms_ <= 0) return false;
   int64_t written_ms = 0;
   if (kind_ == Kind::kDedup) {
@@ -24,7 +23,8 @@ bool ExpiryFilter::Filter(int /*level*/, const rocksdb::Slice& /*key*/,
 
 std::string ExpiryFilter::EncodeWriteTime(int64_t ms) {
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(ms) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((static_cast<uint64_t>(ms) >> (8 * i)) & 0xff);
   return out;
 }
 

@@ -29,7 +29,9 @@ inline std::string OfferKey(std::string_view customer_id, std::string_view offer
 }
 // dedup: input events and hand-offs in separate spaces: a hand-off reuses the id of
 // the link or web event that caused it, which the anonymous side already recorded.
-inline std::string EventDedupKey(std::string_view event_id) { return "e/" + std::string(event_id); }
+inline std::string EventDedupKey(std::string_view event_id) {
+  return "e/" + std::string(event_id);
+}
 inline std::string HandoffDedupKey(std::string_view handoff_id) {
   return "h/" + std::string(handoff_id);
 }

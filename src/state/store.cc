@@ -59,7 +59,8 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   if (!options_.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(options_.dir, ec);
-    if (ec) throw StateError("cannot create state directory '" + options_.dir + "': " + ec.message());
+    if (ec)
+      throw StateError("cannot create state directory '" + options_.dir + "': " + ec.message());
   }
 
   rocksdb::DBOptions db_opts;
@@ -88,8 +89,8 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   };
   filters_.push_back(std::make_unique<ExpiryFilter>(
       ExpiryFilter::Kind::kSessions, int64_t{options_.session_ttl_s} * 1000, wall_ms));
-  filters_.push_back(std::make_unique<ExpiryFilter>(
-      ExpiryFilter::Kind::kDedup, int64_t{options_.dedup_ttl_s} * 1000, wall_ms));
+  filters_.push_back(std::make_unique<ExpiryFilter>(ExpiryFilter::Kind::kDedup,
+                                                    int64_t{options_.dedup_ttl_s} * 1000, wall_ms));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (size_t i = 0; i < kCfCount; ++i) {
@@ -102,9 +103,8 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
 
   const auto status =
-      options_.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfs, &handles_, &db_)
-          : rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
+      options_.read_only ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfs, &handles_, &db_)
+                         : rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
   Check(status, "cannot open state in '" + options_.dir + "'");
 }
 
@@ -114,8 +114,8 @@ StateStore::~StateStore() {
 }
 
 bool StateStore::Get(Cf cf, std::string_view key, std::string* value) const {
-  const auto s = db_->Get(rocksdb::ReadOptions(), Handle(cf), rocksdb::Slice(key.data(), key.size()),
-                          value);
+  const auto s =
+      db_->Get(rocksdb::ReadOptions(), Handle(cf), rocksdb::Slice(key.data(), key.size()), value);
   if (s.IsNotFound()) return false;
   Check(s, "get");
   return true;

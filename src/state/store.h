@@ -69,17 +69,16 @@ class WriteSet {
 
  private:
   friend class StateStore;
-  explicit WriteSet(const std::vector<rocksdb::ColumnFamilyHandle*>* handles)
-      : handles_(handles) {}
+  explicit WriteSet(const std::vector<rocksdb::ColumnFamilyHandle*>* handles) : handles_(handles) {}
   rocksdb::WriteBatch batch_;
   const std::vector<rocksdb::ColumnFamilyHandle*>* handles_;
 };
 
 struct StoreStats {
-  uint64_t live_data_bytes = 0;      // estimate-live-data-size, all CFs
-  uint64_t sst_bytes = 0;            // total-sst-files-size
-  uint64_t memtable_bytes = 0;       // cur-size-all-mem-tables
-  uint64_t estimated_sessions = 0;   // estimate-num-keys of `sessions`
+  uint64_t live_data_bytes = 0;     // estimate-live-data-size, all CFs
+  uint64_t sst_bytes = 0;           // total-sst-files-size
+  uint64_t memtable_bytes = 0;      // cur-size-all-mem-tables
+  uint64_t estimated_sessions = 0;  // estimate-num-keys of `sessions`
   uint64_t pending_compaction_bytes = 0;
   bool write_stopped = false;
 };
@@ -110,9 +109,7 @@ class StateStore {
   const StoreOptions& options() const { return options_; }
 
  private:
-  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {
-    return handles_[static_cast<size_t>(cf)];
-  }
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
   StoreOptions options_;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // outlive db_
   rocksdb::DB* db_ = nullptr;

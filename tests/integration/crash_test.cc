@@ -22,9 +22,9 @@
 #include "state/store.h"
 #include "support/child_process.h"
 #include "support/events.h"
-#include "support/reference_world.h"
 #include "support/http_client.h"
 #include "support/kafka.h"
+#include "support/reference_world.h"
 #include "support/temp_dir.h"
 
 namespace intentstream {
@@ -51,9 +51,8 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   const runtime::TopicNames topics;
-  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles,
-                        &topics.handoff, &topics.decisions, &topics.triggers,
-                        &topics.dead_letters}) {
+  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles, &topics.handoff,
+                        &topics.decisions, &topics.triggers, &topics.dead_letters}) {
     cluster.CreateTopic(*t, kPartitions);
   }
 
@@ -83,16 +82,23 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
       std::string(INTENTSTREAM_TEST_BINARY_DIR) + "/tools/intentstream/intentstream";
   const std::string state_dir = dir.Sub("state");
   auto args = [&](int port, int idle_ms) {
-    return std::vector<std::string>{
-        "run",
-        "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(),
-        "--set", "state.dir=" + state_dir,
-        "--set", "http.listen=127.0.0.1:" + std::to_string(port),
-        "--set", "kafka.consumer.session.timeout.ms=6000",
-        "--set", "kafka.consumer.heartbeat.interval.ms=500",
-        "--set", "processing.batch_max_messages=100",
-        "--set", "metrics.interval_ms=100",
-        "--set", "processing.exit_when_idle_ms=" + std::to_string(idle_ms)};
+    return std::vector<std::string>{"run",
+                                    "--set",
+                                    "kafka.bootstrap.servers=" + cluster.bootstrap_servers(),
+                                    "--set",
+                                    "state.dir=" + state_dir,
+                                    "--set",
+                                    "http.listen=127.0.0.1:" + std::to_string(port),
+                                    "--set",
+                                    "kafka.consumer.session.timeout.ms=6000",
+                                    "--set",
+                                    "kafka.consumer.heartbeat.interval.ms=500",
+                                    "--set",
+                                    "processing.batch_max_messages=100",
+                                    "--set",
+                                    "metrics.interval_ms=100",
+                                    "--set",
+                                    "processing.exit_when_idle_ms=" + std::to_string(idle_ms)};
   };
 
   // --- Run 1: killed with SIGKILL once it has committed a few batches.
@@ -102,8 +108,8 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
     double commits = 0;
     for (int i = 0; i < 600 && commits < 5; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      commits = MetricValue(testing::HttpGet(port, "/metrics").body,
-                            "intentstream_state_commits_total");
+      commits =
+          MetricValue(testing::HttpGet(port, "/metrics").body, "intentstream_state_commits_total");
     }
     ASSERT_GE(commits, 5) << "first run never committed; see " << dir.Sub("run1.log");
     child.Kill(SIGKILL);
@@ -145,7 +151,8 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
   }
   EXPECT_EQ(malformed_at.size(), malformed.size());
   std::set<std::tuple<std::string, int32_t, int64_t>> dead_at;
-  for (const auto& m : testing::DrainTopic(cluster.bootstrap_servers(), topics.dead_letters, kPartitions)) {
+  for (const auto& m :
+       testing::DrainTopic(cluster.bootstrap_servers(), topics.dead_letters, kPartitions)) {
     v1::DeadLetter dl;
     ASSERT_TRUE(dl.ParseFromString(m.value));
     dead_at.insert({dl.source_topic(), dl.source_partition(), dl.source_offset()});

@@ -54,9 +54,8 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   const runtime::TopicNames topics;
-  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles,
-                        &topics.handoff, &topics.decisions, &topics.triggers,
-                        &topics.dead_letters}) {
+  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles, &topics.handoff,
+                        &topics.decisions, &topics.triggers, &topics.dead_letters}) {
     cluster.CreateTopic(*t, kPartitions);
   }
   const auto world = testing::MakeReferenceWorld(topics, 777, NowMs() - 48 * 3'600'000);
@@ -70,13 +69,11 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
     m.port = testing::FreeLoopbackPort();
     m.process = std::make_unique<testing::ChildProcess>(
         binary,
-        std::vector<std::string>{"run",
-                                 "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(),
-                                 "--set", "state.dir=" + m.state_dir,
-                                 "--set", "http.listen=127.0.0.1:" + std::to_string(m.port),
-                                 "--set", "kafka.consumer.session.timeout.ms=6000",
-                                 "--set", "kafka.consumer.heartbeat.interval.ms=500",
-                                 "--set", "metrics.interval_ms=100"},
+        std::vector<std::string>{
+            "run", "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set",
+            "state.dir=" + m.state_dir, "--set", "http.listen=127.0.0.1:" + std::to_string(m.port),
+            "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
+            "kafka.consumer.heartbeat.interval.ms=500", "--set", "metrics.interval_ms=100"},
         dir.Sub("member-" + std::to_string(i) + ".log"));
   }
 
@@ -132,7 +129,8 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
 
   // Stop member 0 cleanly; member 1 takes over all partitions and catches up on them.
   members[0].process->Kill(SIGTERM);
-  ASSERT_EQ(members[0].process->Wait(std::chrono::seconds(30)), 0) << "SIGTERM must drain and exit 0";
+  ASSERT_EQ(members[0].process->Wait(std::chrono::seconds(30)), 0)
+      << "SIGTERM must drain and exit 0";
   ASSERT_TRUE(WaitFor([&] { return members[1].Assigned() == kPartitions * kInputTopics; },
                       std::chrono::seconds(30)));
   ASSERT_TRUE(WaitFor(

@@ -33,9 +33,9 @@ int64_t NowMs() {
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest() {
-    for (const auto* t : {&topics_.web, &topics_.app, &topics_.links, &topics_.profiles,
-                          &topics_.handoff, &topics_.decisions, &topics_.triggers,
-                          &topics_.dead_letters}) {
+    for (const auto* t :
+         {&topics_.web, &topics_.app, &topics_.links, &topics_.profiles, &topics_.handoff,
+          &topics_.decisions, &topics_.triggers, &topics_.dead_letters}) {
       cluster_.CreateTopic(*t, kPartitions);
     }
     options_.store.dir = dir_.Sub("state");
@@ -88,8 +88,9 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   testing::TestProducer producer(cluster_.bootstrap_servers());
   // Phase 1: web history, app events, a profile, a duplicate and malformed input.
   for (int i = 0; i < 3; ++i) {
-    producer.Send(topics_.web, "anon-1",
-                  testing::Web("w1-" + std::to_string(i), "anon-1", t0_ + i * 1000).SerializeAsString());
+    producer.Send(
+        topics_.web, "anon-1",
+        testing::Web("w1-" + std::to_string(i), "anon-1", t0_ + i * 1000).SerializeAsString());
   }
   producer.Send(topics_.web, "anon-1", testing::Web("w1-0", "anon-1", t0_).SerializeAsString());
   producer.Send(topics_.web, "anon-2",
@@ -123,7 +124,8 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   producer.Send(topics_.web, "bad-1", truncated);
   producer.Send(topics_.web, "bad-2", R"({"eventId": "bad-2", "anonymousId": )");
   producer.Send(topics_.app, "bad-3", unknown_enum.SerializeAsString());
-  producer.Send(topics_.links, "bad-4", testing::Link("bad-4", "anon-3", "", t0_).SerializeAsString());
+  producer.Send(topics_.links, "bad-4",
+                testing::Link("bad-4", "anon-3", "", t0_).SerializeAsString());
   producer.Send(topics_.app, "bad-5", absurd_time.SerializeAsString());
   producer.Send(topics_.web, "bad-6", oversize.SerializeAsString());
   producer.Send(topics_.web, "bad-7", testing::Web("bad-7", "anon-4", t0_).SerializeAsString());
@@ -136,12 +138,18 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   EXPECT_EQ(summary.counts.duplicates, 1u);
   EXPECT_EQ(summary.counts.dead_letters, 7u);
   EXPECT_EQ(summary.counts.handoffs_sent, 0u);
-  EXPECT_THAT(metrics, HasSubstr(R"(intentstream_input_messages_total{outcome="dead_letter",topic="web-events"} 4)"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(
+          R"(intentstream_input_messages_total{outcome="dead_letter",topic="web-events"} 4)"));
   EXPECT_THAT(metrics, HasSubstr(R"(intentstream_dead_letters_total{reason="truncated"} 1)"));
-  EXPECT_THAT(metrics, HasSubstr(R"(intentstream_input_messages_total{outcome="duplicate",topic="web-events"} 1)"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(R"(intentstream_input_messages_total{outcome="duplicate",topic="web-events"} 1)"));
 
   // Phase 2: the login links anon-1 to cust-1 (a fresh processor resumes from RocksDB).
-  producer.Send(topics_.links, "anon-1", testing::Link("l1", "anon-1", "cust-1", t0_ + 5000).SerializeAsString());
+  producer.Send(topics_.links, "anon-1",
+                testing::Link("l1", "anon-1", "cust-1", t0_ + 5000).SerializeAsString());
   producer.Flush();
   summary = RunProcessor();
   EXPECT_EQ(summary.counts.accepted, 2u) << "the link and its hand-off; nothing re-read";
@@ -149,14 +157,16 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   EXPECT_EQ(summary.counts.handoffs_sent, 1u);
 
   // Phase 3: a web event after the login follows the link.
-  producer.Send(topics_.web, "anon-1", testing::Web("w1-late", "anon-1", t0_ + 9000, "/loans/car").SerializeAsString());
+  producer.Send(topics_.web, "anon-1",
+                testing::Web("w1-late", "anon-1", t0_ + 9000, "/loans/car").SerializeAsString());
   producer.Flush();
   summary = RunProcessor();
   EXPECT_EQ(summary.counts.handoffs_sent, 1u);
   EXPECT_EQ(summary.counts.handoffs_merged, 1u);
 
   // Exact hand-offs, on the partition Java clients would pick for the customer.
-  const auto handoffs = testing::DrainTopic(cluster_.bootstrap_servers(), topics_.handoff, kPartitions);
+  const auto handoffs =
+      testing::DrainTopic(cluster_.bootstrap_servers(), topics_.handoff, kPartitions);
   ASSERT_EQ(handoffs.size(), 2u);
   std::set<std::string> ids;
   for (const auto& m : handoffs) {
@@ -170,7 +180,8 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   EXPECT_EQ(ids, (std::set<std::string>{"l1", "w1-late"}));
 
   // Exact dead letters.
-  const auto dead = testing::DrainTopic(cluster_.bootstrap_servers(), topics_.dead_letters, kPartitions);
+  const auto dead =
+      testing::DrainTopic(cluster_.bootstrap_servers(), topics_.dead_letters, kPartitions);
   ASSERT_EQ(dead.size(), bad.size());
   for (const auto& m : dead) {
     v1::DeadLetter dl;

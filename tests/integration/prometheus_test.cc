@@ -66,10 +66,10 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   runtime::ProcessorOptions options;
-  for (const auto* t : {&options.topics.web, &options.topics.app, &options.topics.links,
-                        &options.topics.profiles, &options.topics.handoff,
-                        &options.topics.decisions, &options.topics.triggers,
-                        &options.topics.dead_letters}) {
+  for (const auto* t :
+       {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
+        &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
+        &options.topics.dead_letters}) {
     cluster.CreateTopic(*t, 2);
   }
   options.store.dir = dir.Sub("state");
@@ -86,15 +86,18 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
     const std::string scrape = testing::HttpGet(processor.http_port(), "/metrics").body;
     const std::string path = dir.Sub("scrape.txt");
     std::ofstream(path) << scrape;
-    const std::string cmd = "promtool check metrics < " + path + " > " + dir.Sub("promtool.log") + " 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << "promtool check metrics failed; see " << dir.Sub("promtool.log");
+    const std::string cmd =
+        "promtool check metrics < " + path + " > " + dir.Sub("promtool.log") + " 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0)
+        << "promtool check metrics failed; see " << dir.Sub("promtool.log");
   }
 
   const int prom_port = testing::FreeLoopbackPort();
   const std::string config = dir.Sub("prometheus.yml");
   std::ofstream(config) << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                            "scrape_configs:\n  - job_name: intentstream\n    static_configs:\n"
-                           "      - targets: ['127.0.0.1:" << processor.http_port() << "']\n";
+                           "      - targets: ['127.0.0.1:"
+                        << processor.http_port() << "']\n";
   testing::ChildProcess prom("/usr/bin/prometheus",
                              {"--config.file=" + config, "--storage.tsdb.path=" + dir.Sub("tsdb"),
                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
@@ -107,9 +110,10 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   testing::TestProducer producer(cluster.bootstrap_servers());
   auto send = [&](int from, int to) {
     for (int i = from; i < to; ++i) {
-      producer.Send(options.topics.web, "anon-" + std::to_string(i % 17),
-                    testing::Web("e" + std::to_string(i), "anon-" + std::to_string(i % 17),
-                                 NowMs() - 60'000).SerializeAsString());
+      producer.Send(
+          options.topics.web, "anon-" + std::to_string(i % 17),
+          testing::Web("e" + std::to_string(i), "anon-" + std::to_string(i % 17), NowMs() - 60'000)
+              .SerializeAsString());
     }
     producer.Send(options.topics.web, "bad", "{not json");
     producer.Flush();
@@ -119,14 +123,19 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   send(200, 500);
   ASSERT_TRUE(WaitFor([&] { return Query(prom_port, accepted) == 500; }, std::chrono::seconds(60)))
       << "the accepted counter did not move";
-  EXPECT_GT(Query(prom_port, "sum(increase(intentstream_input_messages_total{outcome=\"accepted\"}[1m]))"), 0);
+  EXPECT_GT(Query(prom_port,
+                  "sum(increase(intentstream_input_messages_total{outcome=\"accepted\"}[1m]))"),
+            0);
   EXPECT_EQ(Query(prom_port, "sum(intentstream_dead_letters_total{reason=\"invalid_json\"})"), 2);
   EXPECT_EQ(Query(prom_port, "sum(intentstream_assigned_partitions)"), 10);
   EXPECT_EQ(Query(prom_port, "intentstream_ready"), 1);
   EXPECT_GE(Query(prom_port, "sum(intentstream_consumer_lag_messages)"), 0);
   EXPECT_GT(Query(prom_port, "intentstream_state_commits_total"), 0);
   EXPECT_GT(Query(prom_port, "sum(intentstream_processing_latency_seconds_count)"), 0);
-  EXPECT_GT(Query(prom_port, "histogram_quantile(0.99, sum by (le) (rate(intentstream_event_lag_seconds_bucket[1m])))"), 0);
+  EXPECT_GT(Query(prom_port,
+                  "histogram_quantile(0.99, sum by (le) "
+                  "(rate(intentstream_event_lag_seconds_bucket[1m])))"),
+            0);
   EXPECT_GT(Query(prom_port, "sum(intentstream_stage_seconds_count{stage=\"state\"})"), 0);
   EXPECT_EQ(Query(prom_port, "count(intentstream_build_info)"), 1);
 

@@ -28,7 +28,8 @@ inline HttpResult HttpGet(int port, const std::string& path) {
     close(fd);
     return result;
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (send(fd, req.data(), req.size(), 0) < 0) {
     close(fd);
     return result;
@@ -38,7 +39,8 @@ inline HttpResult HttpGet(int port, const std::string& path) {
   ssize_t n;
   while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
   close(fd);
-  if (raw.size() > 12 && raw.compare(0, 5, "HTTP/") == 0) result.status = std::stoi(raw.substr(9, 3));
+  if (raw.size() > 12 && raw.compare(0, 5, "HTTP/") == 0)
+    result.status = std::stoi(raw.substr(9, 3));
   const auto split = raw.find("\r\n\r\n");
   if (split != std::string::npos) result.body = raw.substr(split + 4);
   return result;

@@ -110,7 +110,8 @@ inline ReferenceWorld MakeReferenceWorld(const runtime::TopicNames& topics, uint
     std::string payload = m % 2 == 0 ? "{\"eventId\": \"broken-" + std::to_string(m)
                                      : std::string("\x07\x01garbage-") + std::to_string(m);
     malformed.insert(payload);
-    streams.push_back({{m % 3 == 0 ? topics.app : topics.web, "junk-" + std::to_string(m), payload}});
+    streams.push_back(
+        {{m % 3 == 0 ? topics.app : topics.web, "junk-" + std::to_string(m), payload}});
   }
   auto& order = world.order;
   std::vector<size_t> next(streams.size(), 0);
@@ -147,7 +148,6 @@ inline void ExpectStateMatches(const state::StateStore& store, const ReferenceWo
     EXPECT_EQ(static_cast<size_t>(s.events_size()), x.window.size()) << key << " has repeats";
   });
   EXPECT_EQ(visitors, expected.size());
-
 }
 
 }  // namespace intentstream::testing

@@ -10,7 +10,8 @@ namespace intentstream::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "intentstream-test-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "intentstream-test-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) std::abort();
     path_ = tmpl;
   }

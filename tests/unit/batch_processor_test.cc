@@ -44,8 +44,8 @@ class BatchProcessorTest : public ::testing::Test {
   BatchProcessorTest() {
     options_.store.dir = dir_.Sub("state");
     store_ = std::make_unique<state::StateStore>(options_.store);
-    batch_ = std::make_unique<BatchProcessor>(options_, *store_, nullptr, &encoder_, nullptr,
-                                              "test");
+    batch_ =
+        std::make_unique<BatchProcessor>(options_, *store_, nullptr, &encoder_, nullptr, "test");
   }
 
   // Adds a message to the next batch; offsets count up per topic-partition.
@@ -220,8 +220,10 @@ TEST_F(BatchProcessorTest, LatestProfileWinsAndOffersAreCounted) {
   auto older = testing::Profile("cust", t0_, false);
   Add(TopicKind::kProfile, newer, "cust");
   Add(TopicKind::kProfile, older, "cust");
-  Add(TopicKind::kApp, testing::App("i1", "cust", t0_, v1::APP_ACTION_TILE_IMPRESSION, "CC1"), "cust");
-  Add(TopicKind::kApp, testing::App("d1", "cust", t0_ + 5, v1::APP_ACTION_TILE_DISMISS, "CC1"), "cust");
+  Add(TopicKind::kApp, testing::App("i1", "cust", t0_, v1::APP_ACTION_TILE_IMPRESSION, "CC1"),
+      "cust");
+  Add(TopicKind::kApp, testing::App("d1", "cust", t0_ + 5, v1::APP_ACTION_TILE_DISMISS, "CC1"),
+      "cust");
   Run();
   std::string v;
   ASSERT_TRUE(store_->Get(state::Cf::kProfiles, "cust", &v));

@@ -22,8 +22,9 @@ std::string ErrorOf(const std::vector<std::string>& sets, const std::string& fil
 }
 
 TEST(Config, DefaultsNeedBootstrapUnlessEmbedded) {
-  EXPECT_EQ(ErrorOf({}), "configuration key 'kafka.bootstrap.servers': required unless running "
-                         "--embedded");
+  EXPECT_EQ(ErrorOf({}),
+            "configuration key 'kafka.bootstrap.servers': required unless running "
+            "--embedded");
   const auto o = LoadProcessorOptions("", {"embedded=true"});
   EXPECT_EQ(o.topics.web, "web-events");
   EXPECT_EQ(o.session.max_events, 64);

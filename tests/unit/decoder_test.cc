@@ -82,8 +82,9 @@ TEST_F(DecoderTest, JsonWithUnknownFieldIsRejected) {
 }
 
 TEST_F(DecoderTest, UnknownEnumInJsonAndBinary) {
-  const auto r = Decode(TopicKind::kWeb,
-                        R"({"eventId":"e1","anonymousId":"a","eventType":"WEB_EVENT_TYPE_TELEPORT"})");
+  const auto r =
+      Decode(TopicKind::kWeb,
+             R"({"eventId":"e1","anonymousId":"a","eventType":"WEB_EVENT_TYPE_TELEPORT"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->reason, v1::DEAD_LETTER_REASON_UNKNOWN_ENUM) << r->detail;
   EXPECT_THAT(r->detail, HasSubstr("WEB_EVENT_TYPE_TELEPORT"));
@@ -127,7 +128,8 @@ TEST_F(DecoderTest, AbsurdTimestampsAreRejected) {
 TEST_F(DecoderTest, OversizeIsRejected) {
   ExpectRejected(TopicKind::kWeb, std::string(70000, 'x'), v1::DEAD_LETTER_REASON_OVERSIZE,
                  "payload has 70000 bytes, limit 65536");
-  ExpectRejected(TopicKind::kWeb, testing::Web(std::string(200, 'e'), "a", kNow).SerializeAsString(),
+  ExpectRejected(TopicKind::kWeb,
+                 testing::Web(std::string(200, 'e'), "a", kNow).SerializeAsString(),
                  v1::DEAD_LETTER_REASON_OVERSIZE, "event_id has 200 bytes, limit 128");
   auto web = testing::Web("e1", "a", kNow);
   web.set_url_path("/" + std::string(3000, 'p'));
@@ -147,15 +149,25 @@ TEST_F(DecoderTest, OutOfRangeAndNonUtf8FieldsAreInvalid) {
   ExpectRejected(TopicKind::kProfile, p.SerializeAsString(), v1::DEAD_LETTER_REASON_INVALID_FIELD,
                  "credit_grade 11 outside 0..10");
   // Field 2 (anonymous_id, a string) holding bytes that are not UTF-8.
-  const std::string bad_utf8 = std::string("\x0a\x02" "e1" "\x12\x02\xff\xfe", 8);
+  const std::string bad_utf8 = std::string(
+      "\x0a\x02"
+      "e1"
+      "\x12\x02\xff\xfe",
+      8);
   const auto r = Decode(TopicKind::kWeb, bad_utf8);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->reason, v1::DEAD_LETTER_REASON_INVALID_FIELD);
 }
 
 TEST(WireFormatCheck, ClassifiesFailures) {
-  EXPECT_EQ(CheckWireFormat(std::string("\x0a\x03" "abc", 5)), WireFormatVerdict::kWellFormed);
-  EXPECT_EQ(CheckWireFormat(std::string("\x0a\x05" "abc", 5)), WireFormatVerdict::kTruncated);
+  EXPECT_EQ(CheckWireFormat(std::string("\x0a\x03"
+                                        "abc",
+                                        5)),
+            WireFormatVerdict::kWellFormed);
+  EXPECT_EQ(CheckWireFormat(std::string("\x0a\x05"
+                                        "abc",
+                                        5)),
+            WireFormatVerdict::kTruncated);
   EXPECT_EQ(CheckWireFormat(std::string("\x08\xff", 2)), WireFormatVerdict::kTruncated);
   EXPECT_EQ(CheckWireFormat(std::string("\x0f", 1)), WireFormatVerdict::kMalformed);
   EXPECT_EQ(CheckWireFormat(std::string("\x00\x01", 2)), WireFormatVerdict::kMalformed);

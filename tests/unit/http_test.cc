@@ -14,7 +14,9 @@ using ::testing::HasSubstr;
 
 TEST(HttpServer, RoutesExactAndPrefixPathsAnd404sTheRest) {
   HttpServer server;
-  server.Route("/healthz", [](const HttpRequest&) { return HttpResponse{200, "application/json", "{}"}; });
+  server.Route("/healthz", [](const HttpRequest&) {
+    return HttpResponse{200, "application/json", "{}"};
+  });
   server.Route("/v1/items/", [](const HttpRequest& r) {
     return HttpResponse{200, "text/plain", r.path.substr(std::string("/v1/items/").size())};
   });
@@ -30,7 +32,8 @@ TEST(HttpServer, RoutesExactAndPrefixPathsAnd404sTheRest) {
 
 TEST(HttpServer, HandlerExceptionIs500) {
   HttpServer server;
-  server.Route("/boom", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("bad \"x\""); });
+  server.Route("/boom",
+               [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("bad \"x\""); });
   server.Start("127.0.0.1:0", 1);
   const auto r = testing::HttpGet(server.port(), "/boom");
   EXPECT_EQ(r.status, 500);
@@ -63,12 +66,20 @@ TEST(ProcessorProbe, ScrapeShowsPreLabelledSeries) {
   server.Start("127.0.0.1:0", 1);
   const auto r = testing::HttpGet(server.port(), "/metrics");
   ASSERT_EQ(r.status, 200);
-  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_input_messages_total{outcome="accepted",topic="web-events"} 2)"));
-  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_input_messages_total{outcome="dead_letter",topic="app-events"} 1)"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(R"(intentstream_input_messages_total{outcome="accepted",topic="web-events"} 2)"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(
+          R"(intentstream_input_messages_total{outcome="dead_letter",topic="app-events"} 1)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_dead_letters_total{reason="truncated"} 1)"));
-  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_consumer_lag_messages{partition="2",topic="web-events"} 17)"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(R"(intentstream_consumer_lag_messages{partition="2",topic="web-events"} 17)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_build_info{version="1.2.3"} 1)"));
-  EXPECT_THAT(r.body, HasSubstr(R"(intentstream_output_messages_total{topic="identity-handoff"} 3)"));
+  EXPECT_THAT(r.body,
+              HasSubstr(R"(intentstream_output_messages_total{topic="identity-handoff"} 3)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_visitor_cache_requests_total{result="hit"} 1)"));
   EXPECT_THAT(r.body, HasSubstr(R"(intentstream_stage_seconds_count{stage="model"} 0)"));
   probe.PartitionRevoked({"web-events", Partition{2}});

@@ -9,7 +9,8 @@ namespace intentstream::ingest {
 namespace {
 
 TEST(CategoryFromPath, NormalisesPaths) {
-  EXPECT_EQ(CategoryFromPath("/Credit-Cards/Travel-Rewards/?utm=x"), "/credit-cards/travel-rewards");
+  EXPECT_EQ(CategoryFromPath("/Credit-Cards/Travel-Rewards/?utm=x"),
+            "/credit-cards/travel-rewards");
   EXPECT_EQ(CategoryFromPath("/mortgages/calculator#top"), "/mortgages/calculator");
   EXPECT_EQ(CategoryFromPath("/a/b/c/d/e"), "/a/b/c");
   EXPECT_EQ(CategoryFromPath("//help///cards"), "/help/cards");

@@ -14,7 +14,8 @@ class StoreTest : public ::testing::Test {
   StoreTest() { Reopen(); }
   void Reopen(bool read_only = false) {
     store_.reset();
-    store_ = std::make_unique<StateStore>(StoreOptions{.dir = dir_.Sub("db"), .read_only = read_only});
+    store_ =
+        std::make_unique<StateStore>(StoreOptions{.dir = dir_.Sub("db"), .read_only = read_only});
   }
   void Put(Cf cf, const std::string& k, const std::string& v) {
     auto w = store_->NewWriteSet();

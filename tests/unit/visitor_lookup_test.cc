@@ -53,7 +53,8 @@ TEST_F(VisitorLookupTest, OtherProcessesPartitionIsNamed) {
   const auto r = Get("/v1/visitors/cust-7", "type=customer");
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr(R"("owned":false)"));
-  EXPECT_THAT(r.body, HasSubstr("\"partition\":" + std::to_string(KafkaMurmur2Partition("cust-7", 4))));
+  EXPECT_THAT(r.body,
+              HasSubstr("\"partition\":" + std::to_string(KafkaMurmur2Partition("cust-7", 4))));
 }
 
 TEST_F(VisitorLookupTest, UnknownOwnedVisitorIs404) {

@@ -87,7 +87,8 @@ double Quantile(const std::vector<std::pair<double, double>>& buckets, double q)
   for (const auto& [bound, count] : buckets) {
     if (count >= rank) {
       if (std::isinf(bound)) return prev_bound;
-      return prev_bound + (bound - prev_bound) * (rank - prev_count) / std::max(1.0, count - prev_count);
+      return prev_bound +
+             (bound - prev_bound) * (rank - prev_count) / std::max(1.0, count - prev_count);
     }
     prev_bound = bound;
     prev_count = count;
@@ -233,14 +234,14 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
         i = f.events;
         break;
       }
-      inputs.push_back({KindOf(topics[j]), topics[j],
-                        intentstream::Partition{0}, intentstream::Offset{i}, keys[j], payloads[j],
-                        0});
+      inputs.push_back({KindOf(topics[j]), topics[j], intentstream::Partition{0},
+                        intentstream::Offset{i}, keys[j], payloads[j], 0});
     }
     const double t0 = ThreadCpuSeconds();
-    batch.Apply(inputs, std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count(),
+    batch.Apply(inputs,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count(),
                 &outputs, &counts);
     auto& commit = batch.TakeWrites();
     store.Commit(commit.writes);
@@ -260,13 +261,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const long v = std::atol(argv[i + 1]);
-    if (k == "--events") f.events = v;
-    else if (k == "--visitors") f.visitors = v;
-    else if (k == "--partitions") f.partitions = static_cast<int>(v);
-    else if (k == "--batch") f.batch = static_cast<int>(v);
-    else if (k == "--json-percent") f.json_percent = static_cast<int>(v);
-    else if (k == "--mode") f.state_only = std::string(argv[i + 1]) == "state";
-    else if (k == "--traffic") f.journeys = std::string(argv[i + 1]) == "journeys";
+    if (k == "--events")
+      f.events = v;
+    else if (k == "--visitors")
+      f.visitors = v;
+    else if (k == "--partitions")
+      f.partitions = static_cast<int>(v);
+    else if (k == "--batch")
+      f.batch = static_cast<int>(v);
+    else if (k == "--json-percent")
+      f.json_percent = static_cast<int>(v);
+    else if (k == "--mode")
+      f.state_only = std::string(argv[i + 1]) == "state";
+    else if (k == "--traffic")
+      f.journeys = std::string(argv[i + 1]) == "journeys";
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
@@ -278,13 +286,14 @@ int main(int argc, char** argv) {
   }
   rt::EmbeddedCluster cluster;
   rt::ProcessorOptions options;
-  for (const auto* t : {&options.topics.web, &options.topics.app, &options.topics.links,
-                        &options.topics.profiles, &options.topics.handoff,
-                        &options.topics.decisions, &options.topics.triggers,
-                        &options.topics.dead_letters}) {
+  for (const auto* t :
+       {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
+        &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
+        &options.topics.dead_letters}) {
     cluster.CreateTopic(*t, f.partitions);
   }
-  const auto dir = std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
   options.store.dir = dir.string();
   options.http_listen = "";
   options.batch_max_messages = f.batch;
@@ -305,7 +314,8 @@ int main(int argc, char** argv) {
   double cpu_before = 0, cpu_after = 0, proc_before = 0, proc_after = 0;
   rt::RunSummary summary;
   {
-    rt::Processor processor(options, cluster.bootstrap_servers(), &sink, registry, nullptr, nullptr);
+    rt::Processor processor(options, cluster.bootstrap_servers(), &sink, registry, nullptr,
+                            nullptr);
     std::thread producer([&] { Produce(f, cluster.bootstrap_servers(), *registry, produced); });
     std::atomic<bool> stop{false};
     cpu_before = ThreadCpuSeconds();
@@ -324,10 +334,13 @@ int main(int argc, char** argv) {
   std::printf("%-44s %14.2f\n", "processing thread CPU, s", cpu);
   std::printf("%-44s %14.0f\n", "events/s per processing thread (CPU)", events / cpu);
   std::printf("%-44s %14.2f\n", "active wall time, s", summary.active_seconds);
-  std::printf("%-44s %14.0f\n", "events/s wall (whole process, 2 cores)", events / summary.active_seconds);
+  std::printf("%-44s %14.0f\n", "events/s wall (whole process, 2 cores)",
+              events / summary.active_seconds);
   std::printf("%-44s %14.2f\n", "process CPU incl. broker+producer, s", proc_after - proc_before);
-  std::printf("%-44s %14.2f\n", "latency p50 arrival->commit, ms", 1000 * Quantile(s.latency_buckets, 0.50));
-  std::printf("%-44s %14.2f\n", "latency p99 arrival->commit, ms", 1000 * Quantile(s.latency_buckets, 0.99));
+  std::printf("%-44s %14.2f\n", "latency p50 arrival->commit, ms",
+              1000 * Quantile(s.latency_buckets, 0.50));
+  std::printf("%-44s %14.2f\n", "latency p99 arrival->commit, ms",
+              1000 * Quantile(s.latency_buckets, 0.99));
   std::printf("%-44s %14llu\n", "state commits", static_cast<unsigned long long>(summary.commits));
   return summary.counts.accepted >= static_cast<uint64_t>(f.events) ? 0 : 1;
 }

@@ -27,8 +27,8 @@
 namespace {
 
 using intentstream::ConfigError;
-using intentstream::LogSink;
 using intentstream::Logger;
+using intentstream::LogSink;
 namespace rt = intentstream::runtime;
 
 constexpr const char* kUsage = R"(intentstream - streaming intent and next-best-offer processor
@@ -100,8 +100,8 @@ class TrafficFeed {
             }
             if (++produced % 100000 == 0) {
               log.Info("traffic generator", {{"produced", std::to_string(produced)},
-                                             {"day", std::to_string(generator.current_day() + 1) + "/" +
-                                                         std::to_string(generator.days())}});
+                                             {"day", std::to_string(generator.current_day() + 1) +
+                                                         "/" + std::to_string(generator.days())}});
             }
           }
           out->Flush(30000);
@@ -162,8 +162,8 @@ void PrintSummary(const rt::RunSummary& s, const rt::Processor& p) {
 int Run(const RunFlags& flags) {
   rt::ProcessorOptions options = rt::LoadProcessorOptions(flags.config_file, flags.assignments);
   LogSink sink(options.log_format == "json" ? LogSink::Format::kJson : LogSink::Format::kText,
-               options.log_level == "debug"  ? intentstream::LogLevel::kDebug
-               : options.log_level == "warn" ? intentstream::LogLevel::kWarn
+               options.log_level == "debug"   ? intentstream::LogLevel::kDebug
+               : options.log_level == "warn"  ? intentstream::LogLevel::kWarn
                : options.log_level == "error" ? intentstream::LogLevel::kError
                                               : intentstream::LogLevel::kInfo);
   Logger log(&sink, "main");
@@ -175,10 +175,10 @@ int Run(const RunFlags& flags) {
   std::string bootstrap;
   if (options.embedded) {
     cluster = std::make_unique<rt::EmbeddedCluster>();
-    for (const auto* t : {&options.topics.web, &options.topics.app, &options.topics.links,
-                          &options.topics.profiles, &options.topics.handoff,
-                          &options.topics.decisions, &options.topics.triggers,
-                          &options.topics.dead_letters}) {
+    for (const auto* t :
+         {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
+          &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
+          &options.topics.dead_letters}) {
       cluster->CreateTopic(*t, options.embedded_partitions);
     }
     bootstrap = cluster->bootstrap_servers();
@@ -223,8 +223,9 @@ int Main(int argc, char** argv) {
   }
   if (command == "help-config") {
     std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
-    std::puts("\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
-              "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
+    std::puts(
+        "\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
+        "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
     return 0;
   }
   if (command != "run") {
@@ -249,13 +250,17 @@ int Main(int argc, char** argv) {
     } else if (arg == "--generate") {
       flags.generate = true;
     } else if (arg == "--customers") {
-      flags.world.customers = intentstream::ParseInt("--customers", value("--customers"), 1, 10'000'000);
+      flags.world.customers =
+          intentstream::ParseInt("--customers", value("--customers"), 1, 10'000'000);
     } else if (arg == "--days") {
-      flags.world.days = static_cast<int32_t>(intentstream::ParseInt("--days", value("--days"), 1, 3650));
+      flags.world.days =
+          static_cast<int32_t>(intentstream::ParseInt("--days", value("--days"), 1, 3650));
     } else if (arg == "--rate") {
-      flags.rate_per_s = static_cast<double>(intentstream::ParseInt("--rate", value("--rate"), 0, 10'000'000));
+      flags.rate_per_s =
+          static_cast<double>(intentstream::ParseInt("--rate", value("--rate"), 0, 10'000'000));
     } else if (arg == "--seed") {
-      flags.world.seed = static_cast<uint64_t>(intentstream::ParseInt("--seed", value("--seed"), 0, INT64_MAX));
+      flags.world.seed =
+          static_cast<uint64_t>(intentstream::ParseInt("--seed", value("--seed"), 0, INT64_MAX));
     } else if (arg == "--exit-when-idle-ms") {
       flags.assignments.push_back("processing.exit_when_idle_ms=" + value("--exit-when-idle-ms"));
     } else {
@@ -266,7 +271,8 @@ int Main(int argc, char** argv) {
   if (flags.generate && flags.replay_dir) {
     throw ConfigError("--generate", "use either --generate or --replay, not both");
   }
-  if (const std::string err = flags.world.Validate(); !err.empty()) throw ConfigError("--generate", err);
+  if (const std::string err = flags.world.Validate(); !err.empty())
+    throw ConfigError("--generate", err);
   return Run(flags);
 }
 

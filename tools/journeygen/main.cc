@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "sim/kafka_output.h"
 #include "sim/flags.h"
 #include "sim/generator.h"
+#include "sim/kafka_output.h"
 #include "sim/stats_report.h"
 #include "sim/world_writer.h"
 
