@@ -46,6 +46,13 @@ class SessionEncoder {
   virtual void Encode(std::span<VisitorUpdate> updates) = 0;
   // The partition's visitors are about to be handed to another process: drop caches.
   virtual void Forget(std::string_view visitor_id) = 0;
+
+  // Cumulative lookups of the encoder's per-visitor cache, for metrics.
+  struct CacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  virtual CacheStats cache_stats() const { return {}; }
 };
 
 // Where an operator puts what it decides. Output is produced at-least-once, before
