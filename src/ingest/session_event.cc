@@ -30,7 +30,7 @@ std::string CategoryFromPath(std::string_view url_path) {
     }
     ++segments;
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) return std::string(1, '/');
   return out;
 }
 

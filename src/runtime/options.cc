@@ -144,6 +144,11 @@ std::vector<Spec> BuildSpecs() {
                    }});
   s.push_back(Str("model.dir", "", "Session encoder artifact directory (empty: no embeddings)",
                   &O::model_dir));
+  s.push_back(Int("model.cache_visitors", "8192",
+                  "Visitors whose encoder keys/values stay cached (LRU); a miss re-encodes "
+                  "the window from stored events",
+                  0, int64_t{1} << 32,
+                  [](O& o, int64_t v) { o.model_cache_visitors = static_cast<size_t>(v); }));
   s.push_back(Bool("embedded", "false", "Start librdkafka's mock cluster in-process",
                    [](O& o, bool v) { o.embedded = v; }));
   s.push_back(Int("embedded.partitions", "4", "Partitions per topic in embedded mode", 1, 256,

@@ -76,6 +76,9 @@ struct ProcessorOptions {
 
   // Model artifact directory for the session encoder; empty = no embeddings.
   std::string model_dir;
+  // Visitors whose encoder keys/values stay cached in memory (LRU); a miss re-encodes
+  // the visitor's window from its stored events. Default: 8192.
+  size_t model_cache_visitors = 8192;
 
   // Embedded mode: start librdkafka's mock cluster in-process.
   bool embedded = false;

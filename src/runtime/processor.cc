@@ -53,6 +53,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         store_(options_.store),
         probe_(*registry_, TopicLabels(options_.topics), OutputTopics(options_.topics),
                Processor::Version()),
+        encoder_(encoder),
         batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
         lookup_(store_, options_.topics.web, options_.topics.app, options_.validation.max_id_bytes,
                 Ownership{[this](const std::string& topic, int32_t partition) {
@@ -60,6 +61,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
                             return owned_.count({topic, partition}) > 0;
                           },
                           [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
+    if (encoder_ != nullptr) probe_.ModelVersion(encoder_->model_version());
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},
               {options_.topics.links, ingest::TopicKind::kLink},
@@ -431,6 +433,10 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         probe_.ConsumerLag(tp, high - (pos.value >= 0 ? pos.value : low));
       }
     }
+    if (encoder_ != nullptr) {
+      const auto cache = encoder_->cache_stats();
+      probe_.ModelCache(cache.hits, cache.misses);
+    }
     const auto s = store_.Stats();
     probe_.State({static_cast<double>(s.live_data_bytes), static_cast<double>(s.sst_bytes),
                   static_cast<double>(s.memtable_bytes), static_cast<double>(s.estimated_sessions),
@@ -482,6 +488,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   std::shared_ptr<prometheus::Registry> registry_;
   state::StateStore store_;
   serve::ProcessorProbe probe_;
+  op::SessionEncoder* encoder_;
   BatchProcessor batch_;
   std::unordered_map<std::string, ingest::TopicKind> kinds_;
   std::unique_ptr<RdKafka::Producer> producer_;

@@ -1,67 +1,29 @@
 #include "serve/http_server.h"
 
-#include <CivetServer.h>
+#include <httplib.h>
 
+#include <chrono>
+#include <regex>
 #include <stdexcept>
 
 namespace intentstream::serve {
 
 namespace {
 
-const char* StatusText(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
-  }
+HttpResponse JsonError(int status, const std::string& message) {
+  return HttpResponse{status, "application/json", "{\"error\":" + JsonQuote(message) + "}"};
 }
 
-class RouteHandler : public CivetHandler {
- public:
-  explicit RouteHandler(HttpHandlerFn fn) : fn_(std::move(fn)) {}
+void Write(const HttpResponse& from, httplib::Response& to) {
+  to.status = from.status;
+  to.set_content(from.body, from.content_type.c_str());
+  to.set_header("Cache-Control", "no-store");
+}
 
-  bool handleGet(CivetServer*, mg_connection* conn) override { return Serve(conn, "GET"); }
-  bool handleHead(CivetServer*, mg_connection* conn) override { return Serve(conn, "HEAD"); }
-  bool handlePost(CivetServer*, mg_connection* conn) override {
-    return Reply(conn, {405, "application/json", "{\"error\":\"method not allowed\"}"}, true);
-  }
-
- private:
-  bool Serve(mg_connection* conn, const char* method) {
-    const mg_request_info* info = mg_get_request_info(conn);
-    HttpRequest req{method, info->local_uri != nullptr ? info->local_uri : "",
-                    info->query_string != nullptr ? info->query_string : ""};
-    HttpResponse resp;
-    try {
-      resp = fn_(req);
-    } catch (const std::exception& e) {
-      resp = {500, "application/json", "{\"error\":" + JsonQuote(e.what()) + "}"};
-    }
-    return Reply(conn, resp, std::string_view(method) != "HEAD");
-  }
-
-  static bool Reply(mg_connection* conn, const HttpResponse& resp, bool with_body) {
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-              resp.status, StatusText(resp.status), resp.content_type.c_str(), resp.body.size());
-    if (with_body) mg_write(conn, resp.body.data(), resp.body.size());
-    return true;
-  }
-
-  HttpHandlerFn fn_;
-};
+std::string EscapeRegex(const std::string& s) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(s, special, R"(\$&)");
+}
 
 }  // namespace
 
@@ -75,32 +37,75 @@ void HttpServer::Route(std::string prefix, HttpHandlerFn handler) {
 }
 
 void HttpServer::Start(const std::string& listen, int threads) {
-  std::vector<std::string> options = {
-      "listening_ports", listen, "num_threads", std::to_string(threads), "enable_keep_alive", "no"};
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("cannot listen on '" + listen + "': expected host:port");
+  const std::string host = listen.substr(0, colon);
+  int port = 0;
   try {
-    server_ = std::make_unique<CivetServer>(options);
-  } catch (const CivetException& e) {
-    throw std::runtime_error("cannot listen on '" + listen + "': " + e.what());
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw std::runtime_error("cannot listen on '" + listen + "': invalid port");
   }
-  if (server_->getContext() == nullptr) {
-    throw std::runtime_error("cannot listen on '" + listen + "'");
+
+  server_ = std::make_unique<httplib::Server>();
+  // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a
+  // second process share the port and answer half of the scrapes.
+  server_->set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  for (const auto& [prefix, fn] : routes_) {
+    // A prefix ending in '/' matches every path under it; otherwise the exact path.
+    const std::string pattern = EscapeRegex(prefix) + (prefix.back() == '/' ? ".*" : "");
+    server_->Get(pattern, [fn = fn](const httplib::Request& req, httplib::Response& res) {
+      const size_t q = req.target.find('?');
+      const HttpRequest request{req.method, req.path,
+                                q == std::string::npos ? "" : req.target.substr(q + 1)};
+      try {
+        Write(fn(request), res);
+      } catch (const std::exception& e) {
+        Write(JsonError(500, e.what()), res);
+      }
+    });
+    const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+      Write(JsonError(405, "method not allowed"), res);
+    };
+    server_->Post(pattern, not_allowed);
+    server_->Put(pattern, not_allowed);
+    server_->Delete(pattern, not_allowed);
   }
-  for (auto& [prefix, fn] : routes_) {
-    handlers_.push_back(std::make_unique<RouteHandler>(fn));
-    // civetweb matches a handler URI as a prefix when it ends in '/' followed by '**'.
-    const std::string uri = prefix.back() == '/' ? prefix + "**" : prefix + "$";
-    server_->addHandler(uri, handlers_.back().get());
+  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 404) Write(JsonError(404, "no such endpoint"), res);
+  });
+
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+  } else if (server_->bind_to_port(host, port)) {
+    port_ = port;
+  } else {
+    port_ = -1;
   }
-  const auto ports = server_->getListeningPorts();
-  port_ = ports.empty() ? 0 : ports.front();
+  if (port_ <= 0) {
+    server_.reset();
+    throw std::runtime_error("cannot listen on '" + listen + "': address in use or not available");
+  }
+  listener_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is a no-op until the listener runs: wait for it, so Stop() can't miss it.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void HttpServer::Stop() {
   if (server_) {
-    server_->close();
+    server_->stop();
+    if (listener_.joinable()) listener_.join();
     server_.reset();
   }
-  handlers_.clear();
 }
 
 std::string JsonQuote(std::string_view s) {

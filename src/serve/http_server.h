@@ -1,16 +1,22 @@
-// The process's one HTTP endpoint (civetweb): /metrics, health and the lookup API share
-// a port. Routes are registered before Start(); handlers run on civetweb's worker
-// threads, so they must be thread-safe and must not block for long.
+// The process's one HTTP endpoint: /metrics, health and the lookup API share a port.
+// Routes are registered before Start(); handlers run on the server's worker threads, so
+// they must be thread-safe and must not block for long.
+//
+// Built on cpp-httplib. (civetweb, which prometheus-cpp's exposer uses, starts its
+// workers with a small fixed stack; with LibTorch and OpenBLAS in the process their
+// static thread-local storage no longer fits and the server cannot start.)
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
-class CivetServer;
-class CivetHandler;
+namespace httplib {
+class Server;
+}
 
 namespace intentstream::serve {
 
@@ -45,9 +51,9 @@ class HttpServer {
   int port() const { return port_; }
 
  private:
-  std::vector<std::unique_ptr<CivetHandler>> handlers_;
   std::vector<std::pair<std::string, HttpHandlerFn>> routes_;
-  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread listener_;
   int port_ = 0;
 };
 

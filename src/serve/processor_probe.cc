@@ -77,6 +77,18 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                     .Register(registry)
                     .Add({}, prometheus::Histogram::BucketBoundaries{
                                  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  model_cache_ = &BuildCounter()
+                      .Name("intentstream_model_cache_requests_total")
+                      .Help(
+                          "Session encoder cache lookups: hit (cached keys/values reused) or "
+                          "miss (rebuilt from the stored events)")
+                      .Register(registry);
+  model_hits_ = &model_cache_->Add({{"result", "hit"}});
+  model_misses_ = &model_cache_->Add({{"result", "miss"}});
+  model_info_ = &BuildGauge()
+                     .Name("intentstream_model_info")
+                     .Help("Session encoder in use; the value is always 1")
+                     .Register(registry);
   ready_ = &BuildGauge()
                 .Name("intentstream_ready")
                 .Help("1 while partitions are assigned and the processor serves them")
@@ -155,6 +167,20 @@ void ProcessorProbe::ConsumerLag(const TopicPartition& tp, int64_t lag) {
   std::lock_guard lock(lag_mu_);
   auto it = lag_.find(tp);
   if (it != lag_.end()) it->second->Set(static_cast<double>(lag));
+}
+
+void ProcessorProbe::ModelCache(uint64_t hits_total, uint64_t misses_total) {
+  // Counters only go up: add what is new since the last refresh.
+  const auto add = [](prometheus::Counter* c, uint64_t total) {
+    const double delta = static_cast<double>(total) - c->Value();
+    if (delta > 0) c->Increment(delta);
+  };
+  add(model_hits_, hits_total);
+  add(model_misses_, misses_total);
+}
+
+void ProcessorProbe::ModelVersion(const std::string& version) {
+  model_info_->Add({{"model_version", version}}).Set(1);
 }
 
 void ProcessorProbe::State(const StateFigures& f) {

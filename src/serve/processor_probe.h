@@ -71,6 +71,10 @@ class ProcessorProbe {
   // Kafka message timestamp to state commit, per event.
   void EventLag(double seconds) { event_lag_->Observe(seconds); }
   void Ready(bool ready) { ready_->Set(ready ? 1 : 0); }
+  // The session encoder's cache, as cumulative totals (exported as counters).
+  void ModelCache(uint64_t hits_total, uint64_t misses_total);
+  // intentstream_model_info{model_version} = 1.
+  void ModelVersion(const std::string& version);
   void BatchCommitted(size_t messages, double seconds) {
     commits_->Increment();
     batch_size_->Observe(static_cast<double>(messages));
@@ -100,6 +104,10 @@ class ProcessorProbe {
   prometheus::Counter* cache_misses_;
   prometheus::Histogram* event_lag_;
   prometheus::Gauge* ready_;
+  prometheus::Family<prometheus::Counter>* model_cache_;
+  prometheus::Counter* model_hits_;
+  prometheus::Counter* model_misses_;
+  prometheus::Family<prometheus::Gauge>* model_info_;
   prometheus::Counter* commits_;
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* commit_seconds_;

@@ -125,6 +125,22 @@ TEST(IncrementalEncoderTest, MatchesFullEncodeAcrossEvictions) {
   EXPECT_GT(stats.cache_misses, 2u);
 }
 
+TEST(IncrementalEncoderTest, CacheStatsForMetrics) {
+  IncrementalEncoder encoder(RandomModel());
+  EventFactory events(13);
+  v1::VisitorState state;
+  std::vector<op::VisitorUpdate> updates(1);
+  updates[0].visitor_id = "v";
+  updates[0].state = &state;
+  for (int i = 0; i < 3; ++i) {
+    *state.add_events() = events.Next(1000 * (i + 1));
+    encoder.Encode(updates);
+  }
+  const auto stats = encoder.cache_stats();
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.hits, 2u);
+}
+
 TEST(IncrementalEncoderTest, MatchesFullEncodeWithoutCache) {
   StreamAndCheck(RandomModel(16, 4), /*cache_capacity=*/0, 24, 4, 60, 0);
 }

@@ -17,6 +17,8 @@
 
 #include "common/config.h"
 #include "common/logging.h"
+#include "model/blas_probe.h"
+#include "model/incremental_encoder.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
@@ -199,8 +201,30 @@ int Run(const RunFlags& flags) {
     rt::ReplayDirectory(*flags.replay_dir, options.topics, bootstrap, log);
   }
 
+  std::unique_ptr<intentstream::model::IncrementalEncoder> encoder;
+  if (!options.model_dir.empty()) {
+    // One processing thread: LibTorch's own pool would compete with it for the cores.
+    intentstream::model::SetComputeThreads(1);
+    const auto blas = intentstream::model::ProbeBlas();
+    if (blas.reference_blas) {
+      log.Error(
+          "SLOW REFERENCE BLAS IN USE: embeddings will be ~20x slower; install "
+          "libopenblas0-openmp (tools/setup.sh)",
+          {{"blas", blas.Summary()}});
+    } else {
+      log.Info("blas", {{"summary", blas.Summary()}});
+    }
+    auto model = intentstream::model::SessionModel::Load(options.model_dir);
+    intentstream::model::IncrementalEncoderOptions encoder_options;
+    encoder_options.cache_capacity = options.model_cache_visitors;
+    encoder = std::make_unique<intentstream::model::IncrementalEncoder>(std::move(model),
+                                                                        encoder_options);
+    log.Info("session encoder loaded",
+             {{"model_version", encoder->model_version()}, {"dir", options.model_dir}});
+  }
+
   auto registry = std::make_shared<prometheus::Registry>();
-  rt::Processor processor(options, bootstrap, &sink, registry, nullptr, nullptr);
+  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), nullptr);
   std::optional<TrafficFeed> feed;
   if (flags.generate) feed.emplace(flags, bootstrap, stop, log);
   const rt::RunSummary summary = processor.Run(stop);
