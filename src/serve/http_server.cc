@@ -78,8 +78,9 @@ void HttpServer::Start(const std::string& listen, int threads) {
     server_->Put(pattern, not_allowed);
     server_->Delete(pattern, not_allowed);
   }
+  // Called for every response >= 400: fill in only what no route answered.
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) Write(JsonError(404, "no such endpoint"), res);
+    if (res.status == 404 && res.body.empty()) Write(JsonError(404, "no such endpoint"), res);
   });
 
   if (port == 0) {

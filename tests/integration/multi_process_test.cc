@@ -127,6 +127,21 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   }
   EXPECT_GT(crossed, 0) << "no hand-off went from one process to the other";
 
+  // The lookup API: the owner of a customer's partition answers, the other names it.
+  for (const std::string id : {"cust-0", "cust-1", "cust-2"}) {
+    std::vector<testing::HttpResult> answers;
+    for (const auto& m : members)
+      answers.push_back(testing::HttpGet(m.port, "/v1/visitors/" + id + "?type=customer"));
+    const int owners = (answers[0].status == 200) + (answers[1].status == 200);
+    EXPECT_EQ(owners, 1) << id << ": " << answers[0].body << " | " << answers[1].body;
+    for (const auto& a : answers) {
+      if (a.status != 200) {
+        EXPECT_EQ(a.status, 404);
+        EXPECT_NE(a.body.find("\"owned\":false"), std::string::npos) << a.body;
+      }
+    }
+  }
+
   // Stop member 0 cleanly; member 1 takes over all partitions and catches up on them.
   members[0].process->Kill(SIGTERM);
   ASSERT_EQ(members[0].process->Wait(std::chrono::seconds(30)), 0)

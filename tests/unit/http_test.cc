@@ -30,6 +30,18 @@ TEST(HttpServer, RoutesExactAndPrefixPathsAnd404sTheRest) {
   EXPECT_EQ(testing::HttpGet(server.port(), "/healthz/extra").status, 404);
 }
 
+TEST(HttpServer, ARoutes404KeepsItsOwnBody) {
+  HttpServer server;
+  server.Route("/v1/things/", [](const HttpRequest&) {
+    return HttpResponse{404, "application/json", R"({"error":"unknown thing","partition":3})"};
+  });
+  server.Start("127.0.0.1:0", 1);
+  const auto r = testing::HttpGet(server.port(), "/v1/things/x");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"error":"unknown thing","partition":3})");
+  EXPECT_EQ(testing::HttpGet(server.port(), "/elsewhere").body, R"({"error":"no such endpoint"})");
+}
+
 TEST(HttpServer, HandlerExceptionIs500) {
   HttpServer server;
   server.Route("/boom",
