@@ -3,8 +3,9 @@
 // over the processing thread's CPU time), wall events/s while active, and the
 // arrival-to-commit latency percentiles from the processor's own histogram.
 //
-//   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N]
-//                             [--batch N] [--json-percent P]
+//   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N] [--batch N]
+//                             [--json-percent P] [--traffic synthetic|journeys]
+//                             [--mode kafka|state] [--commit-interval-ms N]
 #include <prometheus/registry.h>
 
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct Flags {
   int json_percent = 0;
   bool state_only = false;  // --mode state: skip Kafka
   bool journeys = false;    // --traffic journeys: the journey generator's world
+  int commit_interval_ms = 100;
 };
 
 double ThreadCpuSeconds() {
@@ -275,6 +277,8 @@ int main(int argc, char** argv) {
       f.state_only = std::string(argv[i + 1]) == "state";
     else if (k == "--traffic")
       f.journeys = std::string(argv[i + 1]) == "journeys";
+    else if (k == "--commit-interval-ms")
+      f.commit_interval_ms = static_cast<int>(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
@@ -297,6 +301,7 @@ int main(int argc, char** argv) {
   options.store.dir = dir.string();
   options.http_listen = "";
   options.batch_max_messages = f.batch;
+  options.commit_interval_ms = f.commit_interval_ms;
   options.exit_when_idle_ms = 1500;
   options.kafka_consumer["fetch.wait.max.ms"] = "10";
 
