@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/clock.h"
 #include "ingest/dead_letter.h"
 #include "ingest/session_event.h"
 #include "state/expiry_filter.h"
@@ -198,9 +199,7 @@ void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_m
 BatchProcessor::Commit& BatchProcessor::TakeWrites() {
   state::WriteSet& writes = commit_.writes;
   writes.Clear();
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = WallMillis();
   const std::string written = state::ExpiryFilter::EncodeWriteTime(now_ms);
   for (Visitor* v : visitors_.dirty()) {
     v->state.set_updated_at_ms(now_ms);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 struct rd_kafka_s;
 struct rd_kafka_mock_cluster_s;
@@ -23,6 +24,9 @@ class EmbeddedCluster {
   std::string bootstrap_servers() const;
   // Throws std::runtime_error on failure.
   void CreateTopic(const std::string& name, int partitions);
+  void CreateTopics(const std::vector<std::string>& names, int partitions) {
+    for (const auto& name : names) CreateTopic(name, partitions);
+  }
 
  private:
   rd_kafka_s* handle_ = nullptr;

@@ -23,6 +23,11 @@ struct TopicNames {
   std::string decisions = "decisions";         // output
   std::string triggers = "triggers";           // output
   std::string dead_letters = "dead-letters";   // output
+
+  // Every topic the processor reads or writes (what an embedded cluster creates).
+  std::vector<std::string> All() const {
+    return {web, app, links, profiles, handoff, decisions, triggers, dead_letters};
+  }
 };
 
 struct ProcessorOptions {

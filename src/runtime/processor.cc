@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "runtime/kafka_clients.h"
 #include "runtime/visitor_lookup.h"
 #include "serve/http_server.h"
@@ -25,17 +26,6 @@ namespace intentstream::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "common/clock.h"
 #include "state/expiry_filter.h"
 #include "state/keys.h"
 
@@ -82,11 +83,7 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   cf_opts.memtable_prefix_bloom_size_ratio = 0.1;
   cf_opts.memtable_whole_key_filtering = true;
 
-  auto wall_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
+  auto wall_ms = [] { return WallMillis(); };
   filters_.push_back(std::make_unique<ExpiryFilter>(
       ExpiryFilter::Kind::kSessions, int64_t{options_.session_ttl_s} * 1000, wall_ms));
   filters_.push_back(std::make_unique<ExpiryFilter>(ExpiryFilter::Kind::kDedup,

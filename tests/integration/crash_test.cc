@@ -26,17 +26,12 @@
 #include "support/kafka.h"
 #include "support/reference_world.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream {
 namespace {
 
 constexpr int kPartitions = 4;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double MetricValue(const std::string& text, const std::string& name) {
   std::istringstream in(text);
@@ -51,12 +46,9 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   const runtime::TopicNames topics;
-  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles, &topics.handoff,
-                        &topics.decisions, &topics.triggers, &topics.dead_letters}) {
-    cluster.CreateTopic(*t, kPartitions);
-  }
+  cluster.CreateTopics(topics.All(), kPartitions);
 
-  const int64_t t0 = NowMs() - 48 * 3'600'000;
+  const int64_t t0 = testing::NowMs() - 48 * 3'600'000;
   const testing::ReferenceWorld world = testing::MakeReferenceWorld(topics, 20261122, t0);
   const auto& order = world.order;
   const auto& malformed = world.malformed;

@@ -16,26 +16,16 @@
 #include "support/events.h"
 #include "support/kafka.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(EmbeddingPipeline, EveryVisitorsEmbeddingEqualsAFullReencode) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   runtime::ProcessorOptions options;
-  for (const auto* t :
-       {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
-        &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
-        &options.topics.dead_letters}) {
-    cluster.CreateTopic(*t, 2);
-  }
+  cluster.CreateTopics(options.topics.All(), 2);
   options.store.dir = dir.Sub("state");
   options.http_listen = "";
   options.exit_when_idle_ms = 1500;
@@ -49,7 +39,7 @@ TEST(EmbeddingPipeline, EveryVisitorsEmbeddingEqualsAFullReencode) {
   const char* paths[] = {"/mortgages",   "/mortgages/calculator", "/credit-cards/travel-rewards",
                          "/savings",     "/help/lost-card",       "/loans/car",
                          "/search?q=isa"};
-  const int64_t t0 = NowMs() - 3'600'000;
+  const int64_t t0 = testing::NowMs() - 3'600'000;
   {
     testing::TestProducer producer(cluster.bootstrap_servers());
     for (int i = 0; i < 1500; ++i) {  // 40 visitors, up to ~37 events each, some > window

@@ -16,18 +16,13 @@
 #include "support/metrics_text.h"
 #include "support/reference_world.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream {
 namespace {
 
 constexpr int kPartitions = 4;
 constexpr int kInputTopics = 5;  // web, app, links, profiles, hand-off
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Member {
   std::string state_dir;
@@ -39,26 +34,12 @@ struct Member {
   }
 };
 
-// Polls until `done` or the deadline; returns whether `done` became true.
-template <typename Fn>
-bool WaitFor(Fn done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return done();
-}
-
 TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   const runtime::TopicNames topics;
-  for (const auto* t : {&topics.web, &topics.app, &topics.links, &topics.profiles, &topics.handoff,
-                        &topics.decisions, &topics.triggers, &topics.dead_letters}) {
-    cluster.CreateTopic(*t, kPartitions);
-  }
-  const auto world = testing::MakeReferenceWorld(topics, 777, NowMs() - 48 * 3'600'000);
+  cluster.CreateTopics(topics.All(), kPartitions);
+  const auto world = testing::MakeReferenceWorld(topics, 777, testing::NowMs() - 48 * 3'600'000);
   const std::string binary =
       std::string(INTENTSTREAM_TEST_BINARY_DIR) + "/tools/intentstream/intentstream";
 
@@ -78,7 +59,7 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   }
 
   // Both members get a share of every topic's partitions.
-  ASSERT_TRUE(WaitFor(
+  ASSERT_TRUE(testing::WaitFor(
       [&] {
         const double a = members[0].Assigned(), b = members[1].Assigned();
         return a > 0 && b > 0 && a + b == kPartitions * kInputTopics;
@@ -99,7 +80,7 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
     }
     return n;
   };
-  ASSERT_TRUE(WaitFor(
+  ASSERT_TRUE(testing::WaitFor(
       [&] {
         return input_seen(members[0]) + input_seen(members[1]) ==
                static_cast<double>(world.order.size());
@@ -108,7 +89,7 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
       << "input not fully consumed by the group";
 
   // Hand-offs crossed processes: each member merged some that the other sent.
-  ASSERT_TRUE(WaitFor(
+  ASSERT_TRUE(testing::WaitFor(
       [&] {
         double sent = 0, merged = 0;
         for (const auto& m : members) {
@@ -146,15 +127,15 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   members[0].process->Kill(SIGTERM);
   ASSERT_EQ(members[0].process->Wait(std::chrono::seconds(30)), 0)
       << "SIGTERM must drain and exit 0";
-  ASSERT_TRUE(WaitFor([&] { return members[1].Assigned() == kPartitions * kInputTopics; },
-                      std::chrono::seconds(30)));
-  ASSERT_TRUE(WaitFor(
+  ASSERT_TRUE(testing::WaitFor([&] { return members[1].Assigned() == kPartitions * kInputTopics; },
+                               std::chrono::seconds(30)));
+  ASSERT_TRUE(testing::WaitFor(
       [&] {
         return testing::SumSamples(members[1].Metrics(), "intentstream_consumer_lag_messages") == 0;
       },
       std::chrono::seconds(60)));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // let the last hand-offs settle
-  ASSERT_TRUE(WaitFor(
+  ASSERT_TRUE(testing::WaitFor(
       [&] {
         return testing::SumSamples(members[1].Metrics(), "intentstream_consumer_lag_messages") == 0;
       },

@@ -17,6 +17,7 @@
 #include "support/http_client.h"
 #include "support/kafka.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream {
 namespace {
@@ -24,20 +25,10 @@ namespace {
 using ::testing::HasSubstr;
 constexpr int kPartitions = 4;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest() {
-    for (const auto* t :
-         {&topics_.web, &topics_.app, &topics_.links, &topics_.profiles, &topics_.handoff,
-          &topics_.decisions, &topics_.triggers, &topics_.dead_letters}) {
-      cluster_.CreateTopic(*t, kPartitions);
-    }
+    cluster_.CreateTopics(topics_.All(), kPartitions);
     options_.store.dir = dir_.Sub("state");
     options_.http_listen = "127.0.0.1:0";
     options_.exit_when_idle_ms = 1500;
@@ -81,7 +72,7 @@ class PipelineTest : public ::testing::Test {
   runtime::EmbeddedCluster cluster_;
   runtime::TopicNames topics_;
   runtime::ProcessorOptions options_;
-  const int64_t t0_ = NowMs() - 3'600'000;
+  const int64_t t0_ = testing::NowMs() - 3'600'000;
 };
 
 TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
@@ -109,7 +100,7 @@ TEST_F(PipelineTest, KnownMixGivesExactStateDeadLettersAndHandoffs) {
   truncated.resize(truncated.size() - 3);
   auto unknown_enum = testing::App("bad-3", "bad-3", t0_);  // keyed by its customer id
   unknown_enum.set_action(static_cast<v1::AppAction>(99));
-  auto absurd_time = testing::App("bad-5", "bad-5", NowMs() + 86'400'000);
+  auto absurd_time = testing::App("bad-5", "bad-5", testing::NowMs() + 86'400'000);
   auto oversize = testing::Web("bad-6", "anon-3", t0_);
   oversize.set_page_title(std::string(70'000, 't'));
   const std::map<std::string, std::pair<std::string, v1::DeadLetterReason>> bad = {

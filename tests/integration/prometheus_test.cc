@@ -17,15 +17,10 @@
 #include "support/http_client.h"
 #include "support/kafka.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string UrlEncode(const std::string& s) {
   std::string out;
@@ -52,26 +47,11 @@ double Query(int port, const std::string& promql) {
   return std::stod(r.body.substr(q1 + 1, q2 - q1 - 1));
 }
 
-template <typename Fn>
-bool WaitFor(Fn done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return done();
-}
-
 TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   runtime::ProcessorOptions options;
-  for (const auto* t :
-       {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
-        &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
-        &options.topics.dead_letters}) {
-    cluster.CreateTopic(*t, 2);
-  }
+  cluster.CreateTopics(options.topics.All(), 2);
   options.store.dir = dir.Sub("state");
   options.http_listen = "127.0.0.1:0";
   options.metrics_interval_ms = 200;
@@ -102,26 +82,28 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
                              {"--config.file=" + config, "--storage.tsdb.path=" + dir.Sub("tsdb"),
                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
                              dir.Sub("prometheus.log"));
-  ASSERT_TRUE(WaitFor([&] { return Query(prom_port, "up{job=\"intentstream\"}") == 1; },
-                      std::chrono::seconds(60)))
+  ASSERT_TRUE(testing::WaitFor([&] { return Query(prom_port, "up{job=\"intentstream\"}") == 1; },
+                               std::chrono::seconds(60)))
       << "Prometheus never scraped the processor; see " << dir.Sub("prometheus.log");
 
   const std::string accepted = "sum(intentstream_input_messages_total{outcome=\"accepted\"})";
   testing::TestProducer producer(cluster.bootstrap_servers());
   auto send = [&](int from, int to) {
     for (int i = from; i < to; ++i) {
-      producer.Send(
-          options.topics.web, "anon-" + std::to_string(i % 17),
-          testing::Web("e" + std::to_string(i), "anon-" + std::to_string(i % 17), NowMs() - 60'000)
-              .SerializeAsString());
+      producer.Send(options.topics.web, "anon-" + std::to_string(i % 17),
+                    testing::Web("e" + std::to_string(i), "anon-" + std::to_string(i % 17),
+                                 testing::NowMs() - 60'000)
+                        .SerializeAsString());
     }
     producer.Send(options.topics.web, "bad", "{not json");
     producer.Flush();
   };
   send(0, 200);
-  ASSERT_TRUE(WaitFor([&] { return Query(prom_port, accepted) == 200; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(testing::WaitFor([&] { return Query(prom_port, accepted) == 200; },
+                               std::chrono::seconds(60)));
   send(200, 500);
-  ASSERT_TRUE(WaitFor([&] { return Query(prom_port, accepted) == 500; }, std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Query(prom_port, accepted) == 500; }, std::chrono::seconds(60)))
       << "the accepted counter did not move";
   EXPECT_GT(Query(prom_port,
                   "sum(increase(intentstream_input_messages_total{outcome=\"accepted\"}[1m]))"),

@@ -9,17 +9,12 @@
 #include "state/keys.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace intentstream::runtime {
 namespace {
 
 using ingest::TopicKind;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // An encoder that writes a recognisable embedding: how many events the window holds.
 class CountingEncoder : public op::SessionEncoder {
@@ -83,7 +78,7 @@ class BatchProcessorTest : public ::testing::Test {
     }
     std::vector<OutputMessage> out;
     counts_ = {};
-    batch_->Apply(pending_, NowMs(), &out, &counts_);
+    batch_->Apply(pending_, testing::NowMs(), &out, &counts_);
     auto& commit = batch_->TakeWrites();
     store_->Commit(commit.writes);
     pending_.clear();
@@ -116,7 +111,7 @@ class BatchProcessorTest : public ::testing::Test {
   std::deque<std::string> payloads_, keys_;
   std::map<std::string, int64_t> next_offset_;
   BatchCounts counts_;
-  const int64_t t0_ = NowMs() - 3'600'000;
+  const int64_t t0_ = testing::NowMs() - 3'600'000;
 };
 
 TEST_F(BatchProcessorTest, WebHistoryFollowsTheLinkToTheCustomer) {

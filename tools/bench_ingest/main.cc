@@ -290,12 +290,7 @@ int main(int argc, char** argv) {
   }
   rt::EmbeddedCluster cluster;
   rt::ProcessorOptions options;
-  for (const auto* t :
-       {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
-        &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
-        &options.topics.dead_letters}) {
-    cluster.CreateTopic(*t, f.partitions);
-  }
+  cluster.CreateTopics(options.topics.All(), f.partitions);
   const auto dir =
       std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
   options.store.dir = dir.string();

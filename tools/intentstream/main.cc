@@ -177,12 +177,7 @@ int Run(const RunFlags& flags) {
   std::string bootstrap;
   if (options.embedded) {
     cluster = std::make_unique<rt::EmbeddedCluster>();
-    for (const auto* t :
-         {&options.topics.web, &options.topics.app, &options.topics.links, &options.topics.profiles,
-          &options.topics.handoff, &options.topics.decisions, &options.topics.triggers,
-          &options.topics.dead_letters}) {
-      cluster->CreateTopic(*t, options.embedded_partitions);
-    }
+    cluster->CreateTopics(options.topics.All(), options.embedded_partitions);
     bootstrap = cluster->bootstrap_servers();
     log.Info("embedded Kafka cluster started", {{"bootstrap", bootstrap}});
     std::fprintf(stderr,
