@@ -108,6 +108,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     auto next_metrics = Clock::now();
     while (!stop.load()) {
       CollectBatch();
+      if (fatal_) throw std::runtime_error(fatal_message_);
       ProcessPending();
       MaybeCommit(false);
       producer_->poll(0);
@@ -143,8 +144,21 @@ class Processor::Impl : public RdKafka::RebalanceCb,
 
   // --- librdkafka callbacks (run inside consume()/poll() on the processing thread) ---
 
+  // Exceptions must not unwind through librdkafka's C frames: a failure here (a state
+  // commit on hand-over) stops the processor from its loop instead.
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
+    try {
+      Rebalance(consumer, err, partitions);
+    } catch (const std::exception& e) {
+      fatal_ = true;
+      fatal_message_ = std::string("rebalance failed: ") + e.what();
+      log_.Error("rebalance failed", {{"error", e.what()}});
+    }
+  }
+
+  void Rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                 std::vector<RdKafka::TopicPartition*>& partitions) {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       std::string list;
