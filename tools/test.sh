@@ -14,7 +14,11 @@ jobs=$(nproc)
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "format (clang-format, .clang-format at the root)"
-git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+if git rev-parse --git-dir > /dev/null 2>&1; then
+  git ls-files '*.cc' '*.h'
+else
+  find src tests tools -name '*.cc' -o -name '*.h'
+fi | xargs clang-format --dry-run --Werror
 
 step "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
