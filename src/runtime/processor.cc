@@ -41,8 +41,8 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         log_(sink, "processor"),
         registry_(std::move(registry)),
         store_(options_.store),
-        probe_(*registry_, TopicLabels(options_.topics), OutputTopics(options_.topics),
-               Processor::Version()),
+        output_topics_(OutputTopics(options_.topics)),
+        probe_(*registry_, TopicLabels(options_.topics), output_topics_, Processor::Version()),
         encoder_(encoder),
         batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
         lookup_(store_, options_.topics.web, options_.topics.app, options_.validation.max_id_bytes,
@@ -389,7 +389,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     if (delivery_failures_ > 0) {
       throw std::runtime_error("output delivery failed: " + delivery_error_);
     }
-    const auto topics = OutputTopics(options_.topics);
+    const auto& topics = output_topics_;
     std::array<size_t, 4> per_topic{};
     for (const auto& o : outputs_) {
       for (size_t i = 0; i < topics.size(); ++i) {
@@ -491,6 +491,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   Logger log_;
   std::shared_ptr<prometheus::Registry> registry_;
   state::StateStore store_;
+  const std::vector<std::string> output_topics_;  // index = probe's output topic label
   serve::ProcessorProbe probe_;
   op::SessionEncoder* encoder_;
   BatchProcessor batch_;
