@@ -15,9 +15,13 @@ std::string_view Trim(std::string_view s) {
 }
 }  // namespace
 
-void Properties::MergeFile(const std::string& path) {
+bool ReadKeyValueLines(const std::string& path, std::map<std::string, std::string>* out,
+                       std::string* error) {
   std::ifstream in(path);
-  if (!in) throw ConfigError("config.file", "cannot read '" + path + "'");
+  if (!in) {
+    *error = "cannot read '" + path + "'";
+    return false;
+  }
   std::string line;
   int line_no = 0;
   while (std::getline(in, line)) {
@@ -26,12 +30,20 @@ void Properties::MergeFile(const std::string& path) {
     if (t.empty() || t.front() == '#') continue;
     const size_t eq = t.find('=');
     if (eq == std::string_view::npos) {
-      throw ConfigError("config.file", path + ":" + std::to_string(line_no) +
-                                           ": expected 'key = value', got '" + std::string(t) +
-                                           "'");
+      *error = path + ":" + std::to_string(line_no) + ": expected 'key = value', got '" +
+               std::string(t) + "'";
+      return false;
     }
-    Set(std::string(Trim(t.substr(0, eq))), std::string(Trim(t.substr(eq + 1))));
+    (*out)[std::string(Trim(t.substr(0, eq)))] = std::string(Trim(t.substr(eq + 1)));
   }
+  return true;
+}
+
+void Properties::MergeFile(const std::string& path) {
+  std::map<std::string, std::string> lines;
+  std::string error;
+  if (!ReadKeyValueLines(path, &lines, &error)) throw ConfigError("config.file", error);
+  for (auto& [key, value] : lines) Set(key, std::move(value));
 }
 
 void Properties::MergeEnvironment(const std::vector<std::string>& known_keys) {

@@ -28,6 +28,12 @@ class ConfigError : public std::runtime_error {
   std::string key_;
 };
 
+// Parses `key = value` lines ('#' starts a comment line) from `path`. Returns false and
+// sets `error` ("cannot read '<path>'" or "<path>:<line>: expected 'key = value', got
+// '...'") on failure. Shared by the processor's configuration and model artifacts.
+bool ReadKeyValueLines(const std::string& path, std::map<std::string, std::string>* out,
+                       std::string* error);
+
 // Ordered key -> value pairs. Later Set()s override earlier ones.
 class Properties {
  public:

@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include "common/config.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -7,13 +9,6 @@
 namespace intentstream::model {
 
 namespace {
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 class Keys {
  public:
@@ -86,21 +81,9 @@ void EncoderConfig::Validate(const std::string& where) const {
 }
 
 std::map<std::string, std::string> ReadKeyValueFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ModelError(path + ": cannot open");
   std::map<std::string, std::string> kv;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    const std::string t = Trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    const size_t eq = t.find('=');
-    if (eq == std::string::npos) {
-      throw ModelError(path + ":" + std::to_string(line_no) + ": expected 'key = value'");
-    }
-    kv[Trim(t.substr(0, eq))] = Trim(t.substr(eq + 1));
-  }
+  std::string error;
+  if (!ReadKeyValueLines(path, &kv, &error)) throw ModelError(error);
   return kv;
 }
 
