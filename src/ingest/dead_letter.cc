@@ -39,6 +39,10 @@ std::string_view DeadLetterReasonLabel(v1::DeadLetterReason reason) {
       return "invalid_field";
     case v1::DEAD_LETTER_REASON_KEY_MISMATCH:
       return "key_mismatch";
+    case v1::DEAD_LETTER_REASON_WRONG_PARTITION:
+      return "wrong_partition";
+    case v1::DEAD_LETTER_REASON_UNDELIVERABLE_OUTPUT:
+      return "undeliverable_output";
     case v1::DEAD_LETTER_REASON_UNSPECIFIED:
     case v1::DeadLetterReason_INT_MIN_SENTINEL_DO_NOT_USE_:
     case v1::DeadLetterReason_INT_MAX_SENTINEL_DO_NOT_USE_:

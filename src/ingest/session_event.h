@@ -6,15 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.h"
 #include "intentstream/v1/events.pb.h"
 #include "intentstream/v1/state.pb.h"
 
 namespace intentstream::ingest {
 
-// Page category of a URL path when the CMS gives none: the path without query or
-// fragment, lower-cased, trailing slash removed, cut to its first three segments.
-// "/Credit-Cards/Travel-Rewards/?utm=x" -> "/credit-cards/travel-rewards".
-std::string CategoryFromPath(std::string_view url_path);
+// Page category of a URL path when the CMS gives none (common/text.h).
+using intentstream::CategoryFromPath;
 
 // Up to 4 hashed, lower-cased alphanumeric terms of a search query.
 void HashQueryTerms(std::string_view query, v1::SessionEvent* out);

@@ -120,9 +120,25 @@ std::vector<Spec> BuildSpecs() {
                   "Longest wait for output delivery before a commit; past it the process "
                   "stops and resumes from its last commit",
                   100, 3600000, [](O& o, int64_t v) { o.flush_timeout_ms = static_cast<int>(v); }));
+  s.push_back(Bool("processing.event_time_order", "true",
+                   "Apply each task's input in event-time order (off: arrival order; for the "
+                   "benchmark's comparison only)",
+                   [](O& o, bool v) { o.event_time_order = v; }));
+  s.push_back(Int("processing.max_task_idle_ms", "500",
+                  "Longest wait for a partition that may hold older records, or for other "
+                  "tasks' hand-off watermarks, before a task goes on without them (0: never "
+                  "wait; decisions may then depend on fetch timing)",
+                  0, 3600000, [](O& o, int64_t v) { o.max_task_idle_ms = v; }));
+  s.push_back(Int("processing.watermark_interval_ms", "20",
+                  "Least time between two hand-off watermark publications of an idle task", 1,
+                  60000, [](O& o, int64_t v) { o.watermark_interval_ms = static_cast<int>(v); }));
   s.push_back(Int("processing.exit_when_idle_ms", "0",
                   "Exit when all partitions are drained and idle this long (0: never)", 0,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.exit_when_idle_ms = v; }));
+  s.push_back(Int("processing.shutdown_timeout_ms", "20000",
+                  "After SIGTERM the process drains and exits within this bound, or exits anyway "
+                  "(state stands at its last commit)",
+                  100, 3600000, [](O& o, int64_t v) { o.shutdown_timeout_ms = v; }));
   s.push_back(Int("metrics.interval_ms", "1000", "Refresh period of lag and state metrics", 100,
                   3600000, [](O& o, int64_t v) { o.metrics_interval_ms = static_cast<int>(v); }));
   s.push_back(Str("http.listen", "127.0.0.1:9464",
@@ -164,24 +180,31 @@ const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs() {
 }
 
 ProcessorOptions LoadProcessorOptions(const std::string& config_file,
-                                      const std::vector<std::string>& assignments) {
+                                      const std::vector<std::string>& assignments,
+                                      const std::vector<std::string>& stage_keys) {
   Properties props;
   if (!config_file.empty()) props.MergeFile(config_file);
-  std::vector<std::string> keys;
+  std::vector<std::string> keys = stage_keys;
   for (const auto& s : ProcessorOptionSpecs()) keys.push_back(s.key);
   props.MergeEnvironment(keys);
   for (const auto& a : assignments) props.MergeAssignment(a);
 
   ProcessorOptions options;
-  ApplyProperties<ProcessorOptions>(
-      props, ProcessorOptionSpecs(), {"kafka.consumer.", "kafka.producer.", "kafka."}, options,
-      [](ProcessorOptions& o, const std::string& prefix, const std::string& rest,
-         const std::string& value) {
-        auto& target = prefix == "kafka.consumer."   ? o.kafka_consumer
-                       : prefix == "kafka.producer." ? o.kafka_producer
-                                                     : o.kafka_common;
-        target[rest] = value;
-      });
+  std::vector<std::string> passthrough = {"kafka.consumer.", "kafka.producer.", "kafka."};
+  for (const auto& p : StagePropertyPrefixes()) passthrough.push_back(p);
+  ApplyProperties<ProcessorOptions>(props, ProcessorOptionSpecs(), passthrough, options,
+                                    [](ProcessorOptions& o, const std::string& prefix,
+                                       const std::string& rest, const std::string& value) {
+                                      if (prefix.rfind("kafka.", 0) != 0) {
+                                        o.stage_properties[prefix + rest] = value;
+                                        return;
+                                      }
+                                      auto& target = prefix == "kafka.consumer." ? o.kafka_consumer
+                                                     : prefix == "kafka.producer."
+                                                         ? o.kafka_producer
+                                                         : o.kafka_common;
+                                      target[rest] = value;
+                                    });
   Validate(options);
   return options;
 }

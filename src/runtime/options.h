@@ -64,9 +64,21 @@ struct ProcessorOptions {
   // from the topic's retention) rather than from the group's committed offset.
   // Default: true.
   bool rebuild_from_beginning = true;
+  // Apply each task's input in event-time order (EventTimeScheduler). Off only to
+  // measure what ordering costs (the ingest benchmark). Default: true.
+  bool event_time_order = true;
+  // Longest wait for a partition that may hold older records, or for other tasks'
+  // hand-off watermarks, before a task goes on without them, ms. 0 never waits (lowest
+  // latency; decisions may then depend on fetch timing). Default: 500.
+  int64_t max_task_idle_ms = 500;
+  // Least time between two watermark publications of a task while idle, ms. Default: 20.
+  int watermark_interval_ms = 20;
   // Exit once every assigned partition is at its end and nothing arrived for this long;
   // 0 = run until stopped. Default: 0.
   int64_t exit_when_idle_ms = 0;
+  // After SIGTERM/SIGINT the process drains and exits within this bound, or exits anyway
+  // (its state stands at the last commit). Default: 20000.
+  int64_t shutdown_timeout_ms = 20000;
   // Period of lag and state-size metrics refresh, ms. Default: 1000.
   int metrics_interval_ms = 1000;
 
@@ -85,6 +97,10 @@ struct ProcessorOptions {
   // the visitor's window from its stored events. Default: 8192.
   size_t model_cache_visitors = 8192;
 
+  // Keys of the stages the program wires in besides the runtime (`catalog.*`,
+  // `decision.*`, `triggers.*`), passed through untouched for them to parse.
+  std::map<std::string, std::string> stage_properties;
+
   // Embedded mode: start librdkafka's mock cluster in-process.
   bool embedded = false;
   // Partitions per topic created in embedded mode. Default: 4.
@@ -93,10 +109,18 @@ struct ProcessorOptions {
 
 const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs();
 
+// Key prefixes that belong to other stages (ProcessorOptions::stage_properties).
+inline const std::vector<std::string>& StagePropertyPrefixes() {
+  static const std::vector<std::string> prefixes = {"catalog.", "decision.", "triggers."};
+  return prefixes;
+}
+
 // Builds options from properties (defaults < file < environment < assignments) and
-// validates them. Throws ConfigError naming the key.
+// validates them. `stage_keys` are the other stages' keys, so that their environment
+// variables are read too. Throws ConfigError naming the key.
 ProcessorOptions LoadProcessorOptions(const std::string& config_file,
-                                      const std::vector<std::string>& assignments);
+                                      const std::vector<std::string>& assignments,
+                                      const std::vector<std::string>& stage_keys = {});
 
 // Checks cross-field rules and paths. Throws ConfigError naming the key.
 void Validate(const ProcessorOptions& options);

@@ -36,6 +36,8 @@ std::string_view CfName(Cf cf) {
       return "dedup";
     case Cf::kMeta:
       return "meta";
+    case Cf::kDecisions:
+      return "decisions";
     case Cf::kCount:
       break;
   }
@@ -49,6 +51,12 @@ void WriteSet::Put(Cf cf, std::string_view key, std::string_view value) {
 
 void WriteSet::Delete(Cf cf, std::string_view key) {
   batch_.Delete((*handles_)[static_cast<size_t>(cf)], rocksdb::Slice(key.data(), key.size()));
+}
+
+void WriteSet::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  batch_.DeleteRange((*handles_)[static_cast<size_t>(cf)],
+                     rocksdb::Slice(begin.data(), begin.size()),
+                     rocksdb::Slice(end.data(), end.size()));
 }
 
 void WriteSet::PutOffset(const TopicPartition& tp, Offset next) {

@@ -34,7 +34,7 @@ class StateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Cf { kSessions = 0, kIdentity, kProfiles, kOffers, kDedup, kMeta, kCount };
+enum class Cf { kSessions = 0, kIdentity, kProfiles, kOffers, kDedup, kMeta, kDecisions, kCount };
 std::string_view CfName(Cf cf);
 
 struct StoreOptions {
@@ -61,6 +61,8 @@ class WriteSet {
  public:
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   void PutOffset(const TopicPartition& tp, Offset next);
   size_t Count() const { return static_cast<size_t>(batch_.Count()); }
   // Empties the set but keeps its buffer: reusing one set avoids re-growing a large

@@ -240,11 +240,11 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
                         intentstream::Offset{i}, keys[j], payloads[j], 0});
     }
     const double t0 = ThreadCpuSeconds();
-    batch.Apply(inputs,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count(),
-                &outputs, &counts);
+    batch.ApplyMessages(inputs,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count(),
+                        &outputs, &counts);
     auto& commit = batch.TakeWrites();
     store.Commit(commit.writes);
     cpu += ThreadCpuSeconds() - t0;
