@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "serve/connection_pool.h"
@@ -99,6 +100,9 @@ HttpListener::HttpListener(const HttpServerOptions& options, std::vector<HttpRou
     const int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // What the Keep-Alive response header advertises (the loop below enforces it).
+  set_keep_alive_max_count(static_cast<size_t>(options.max_requests_per_connection));
+  set_keep_alive_timeout(std::max<time_t>(1, options.read_timeout_ms / 1000));
   const auto threads = static_cast<size_t>(options.max_connections);
   new_task_queue = [threads] { return new ConnectionPool(threads); };
   set_pre_routing_handler(

@@ -20,10 +20,9 @@
 #include "serve/bearer_auth.h"
 #include "serve/connection_stream.h"
 #include "serve/http_server.h"
+#include "serve/tls_transport.h"
 
 namespace intentstream::serve {
-
-class TlsContext;
 
 class HttpListener final : public httplib::Server {
  public:
