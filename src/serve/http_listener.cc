@@ -224,6 +224,11 @@ const HttpRoute* HttpListener::Find(const std::string& path) const {
 
 HandlerResponse HttpListener::Dispatch(const httplib::Request& req, httplib::Response& res) {
   const HttpRoute* route = Find(req.path);
+  if (route == nullptr && req.path == "*") {  // OPTIONS *: what the server as a whole allows
+    Write(JsonError(405, "method not allowed: use GET or HEAD"), res);
+    res.set_header("Allow", "GET, HEAD");
+    return HandlerResponse::Handled;
+  }
   if (route == nullptr) {
     Write(JsonError(404, "no such endpoint"), res);
     return HandlerResponse::Handled;

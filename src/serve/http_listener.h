@@ -2,11 +2,13 @@
 // class owns what the library does per connection (threads, deadlines, TLS) and routes
 // every request itself, before the library would read a body or match a pattern.
 //
-// Routing, in order: no route for the path -> 404; a data route with a token configured
-// and no or a wrong bearer token -> 401 / 403; a method other than GET or HEAD -> 405
-// with Allow; a data route with max_data_requests handlers already running -> 503;
-// otherwise the handler (an exception in it -> 500). No route takes a request body, so a
-// request that announces one is answered without reading it and its connection closed.
+// Routing, in order: no route for the path -> 404 (OPTIONS * -> 405); a data route with
+// a token configured and no or a wrong bearer token -> 401 / 403; a method other than GET
+// or HEAD -> 405 with Allow; a data route with max_data_requests handlers already running
+// -> 503; otherwise the handler (an exception in it -> 500). No route takes a request
+// body, so a request that announces one is answered without reading it and its
+// connection closed. (Routing here also keeps paths away from std::regex, whose
+// recursion depth grows with the subject's length.)
 #pragma once
 
 #include <httplib.h>

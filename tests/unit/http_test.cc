@@ -82,6 +82,9 @@ TEST(HttpServer, OtherMethodsAre405WithAllow) {
     }
   }
   EXPECT_EQ(testing::HttpRequest(server.port(), "PATCH", "/nothing-here").status, 404);
+  const auto server_wide = testing::HttpRequest(server.port(), "OPTIONS", "*");
+  EXPECT_EQ(server_wide.status, 405);
+  EXPECT_EQ(server_wide.Header("Allow"), "GET, HEAD");
   const auto head = testing::HttpRequest(server.port(), "HEAD", "/healthz");
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.Header("Content-Length"), "2");
