@@ -1,7 +1,12 @@
 #include "runtime/options.h"
 
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+
+#include "serve/http_server.h"
 
 namespace intentstream::runtime {
 
@@ -142,10 +147,39 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Int("metrics.interval_ms", "1000", "Refresh period of lag and state metrics", 100,
                   3600000, [](O& o, int64_t v) { o.metrics_interval_ms = static_cast<int>(v); }));
   s.push_back(Str("http.listen", "127.0.0.1:9464",
-                  "HTTP address for /metrics, /healthz, /readyz (empty: off; port 0: any)",
+                  "HTTP address for /metrics, /healthz, /readyz and /v1/... as host:port or "
+                  "[v6]:port, port 0..65535 (empty: off; port 0: any)",
                   &O::http_listen));
-  s.push_back(Int("http.threads", "4", "HTTP worker threads", 1, 64,
-                  [](O& o, int64_t v) { o.http_threads = static_cast<int>(v); }));
+  s.push_back(Int("http.threads", "4",
+                  "Lookup API (/v1/...) requests handled at once; more are answered 503 "
+                  "(health and metrics never wait for them)",
+                  1, 64, [](O& o, int64_t v) { o.http_threads = static_cast<int>(v); }));
+  s.push_back(Int("http.max_connections", "64",
+                  "HTTP connections served at once, one thread each; more are answered 503 "
+                  "and closed, never queued",
+                  1, 4096, [](O& o, int64_t v) { o.http_max_connections = static_cast<int>(v); }));
+  s.push_back(Int("http.read_timeout_ms", "5000",
+                  "A request (and a TLS handshake) must arrive in full within this many ms "
+                  "of the connection opening or the previous response, however its bytes are "
+                  "paced; else 408 and the connection is closed",
+                  100, 600000,
+                  [](O& o, int64_t v) { o.http_read_timeout_ms = static_cast<int>(v); }));
+  s.push_back(Int("http.write_timeout_ms", "5000",
+                  "A response must be written within this many ms; else the connection is "
+                  "closed",
+                  100, 600000,
+                  [](O& o, int64_t v) { o.http_write_timeout_ms = static_cast<int>(v); }));
+  s.push_back(Str("http.auth_token_file", "",
+                  "File holding the bearer token that /v1/... requires (or set the "
+                  "environment variable INTENTSTREAM_HTTP_AUTH_TOKEN); required unless "
+                  "http.listen is a loopback address. /metrics, /healthz, /readyz stay open",
+                  &O::http_auth_token_file));
+  s.push_back(Str("http.tls_cert_file", "",
+                  "PEM certificate chain (leaf first): with http.tls_key_file the HTTP port "
+                  "speaks TLS 1.2+ only",
+                  &O::http_tls_cert_file));
+  s.push_back(Str("http.tls_key_file", "", "PEM private key (unencrypted) of http.tls_cert_file",
+                  &O::http_tls_key_file));
   s.push_back(Spec{"log.format", "text", "text or json",
                    [](O& o, const std::string& k, const std::string& v) {
                      if (v != "text" && v != "json") throw ConfigError(k, "must be text or json");
@@ -172,7 +206,80 @@ std::vector<Spec> BuildSpecs() {
   return s;
 }
 
+// RFC 6750's token68 characters: what a client can send after "Bearer ".
+bool IsTokenCharacter(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+constexpr size_t kMinTokenBytes = 16;
+
+std::string CheckedToken(const std::string& key, std::string token) {
+  if (token.empty()) throw ConfigError(key, "the bearer token is empty");
+  for (char c : token) {
+    if (!IsTokenCharacter(c)) {  // never echo the token: say what is wrong, not what it is
+      throw ConfigError(key, "the bearer token may hold only A-Z a-z 0-9 - . _ ~ + / =");
+    }
+  }
+  if (token.size() < kMinTokenBytes) {
+    throw ConfigError(key, "the bearer token is shorter than " + std::to_string(kMinTokenBytes) +
+                               " characters (e.g. `openssl rand -hex 32`)");
+  }
+  return token;
+}
+
+// The token from `file` or kAuthTokenVariable; "" when neither is set.
+std::string LoadAuthToken(const std::string& file) {
+  const char* from_env = std::getenv(kAuthTokenVariable);
+  if (from_env != nullptr && !file.empty()) {
+    throw ConfigError("http.auth_token_file",
+                      std::string("set it or ") + kAuthTokenVariable + ", not both");
+  }
+  if (from_env != nullptr) return CheckedToken(kAuthTokenVariable, from_env);
+  if (file.empty()) return "";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw ConfigError("http.auth_token_file", "'" + file + "' is not a readable file");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError("http.auth_token_file", "cannot read '" + file + "'");
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) throw ConfigError("http.auth_token_file", "'" + file + "' is empty");
+  return CheckedToken("http.auth_token_file", std::move(token));
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.compare(0, 4, "127.") == 0;
+}
+
+void ValidateHttp(const ProcessorOptions& o) {
+  if (o.http_listen.empty()) return;
+  std::string error;
+  const auto address = serve::ParseListenAddress(o.http_listen, &error);
+  if (!address) throw ConfigError("http.listen", error + ", got '" + o.http_listen + "'");
+  if (o.http_auth_token.empty() && !IsLoopback(address->host)) {
+    throw ConfigError("http.auth_token_file",
+                      std::string("required when http.listen is not a loopback address (") +
+                          o.http_listen + "): /v1/... serves visitor state; or set " +
+                          kAuthTokenVariable);
+  }
+  if (!o.http_tls_cert_file.empty() || !o.http_tls_key_file.empty()) {
+    if (const auto problem = serve::CheckTlsFiles(o.http_tls_cert_file, o.http_tls_key_file)) {
+      throw ConfigError(problem->file == serve::TlsProblem::File::kCertificate
+                            ? "http.tls_cert_file"
+                            : "http.tls_key_file",
+                        problem->message);
+    }
+  }
+}
+
 }  // namespace
+
+const std::vector<std::string>& OtherEnvironmentVariables() {
+  static const std::vector<std::string> names = {kAuthTokenVariable, "INTENTSTREAM_PARTITIONS"};
+  return names;
+}
 
 const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs() {
   static const std::vector<Spec> specs = BuildSpecs();  // immutable table, built once
@@ -186,7 +293,7 @@ ProcessorOptions LoadProcessorOptions(const std::string& config_file,
   if (!config_file.empty()) props.MergeFile(config_file);
   std::vector<std::string> keys = stage_keys;
   for (const auto& s : ProcessorOptionSpecs()) keys.push_back(s.key);
-  props.MergeEnvironment(keys);
+  props.MergeEnvironment(keys, OtherEnvironmentVariables());
   for (const auto& a : assignments) props.MergeAssignment(a);
 
   ProcessorOptions options;
@@ -205,6 +312,7 @@ ProcessorOptions LoadProcessorOptions(const std::string& config_file,
                                                          : o.kafka_common;
                                       target[rest] = value;
                                     });
+  options.http_auth_token = LoadAuthToken(options.http_auth_token_file);
   Validate(options);
   return options;
 }
@@ -229,9 +337,7 @@ void Validate(const ProcessorOptions& o) {
       o.kafka_consumer.count("bootstrap.servers") == 0) {
     throw ConfigError("kafka.bootstrap.servers", "required unless running --embedded");
   }
-  if (!o.http_listen.empty() && o.http_listen.find(':') == std::string::npos) {
-    throw ConfigError("http.listen", "expected host:port, got '" + o.http_listen + "'");
-  }
+  ValidateHttp(o);
   for (const auto* names :
        {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles, &o.topics.handoff}) {
     for (const auto* other : {&o.topics.decisions, &o.topics.triggers, &o.topics.dead_letters}) {

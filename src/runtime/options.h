@@ -82,9 +82,29 @@ struct ProcessorOptions {
   // Period of lag and state-size metrics refresh, ms. Default: 1000.
   int metrics_interval_ms = 1000;
 
-  // HTTP listen address for /metrics, /healthz; empty disables. Default: 127.0.0.1:9464.
+  // HTTP listen address for /metrics, /healthz, /readyz and /v1/...; empty disables.
+  // Default: 127.0.0.1:9464.
   std::string http_listen = "127.0.0.1:9464";
+  // Lookup API (/v1/...) requests handled at once; more are answered 503 at once, so
+  // health and metrics never wait behind lookups. Default: 4.
   int http_threads = 4;
+  // HTTP connections served at once (one thread each); more are answered 503 and
+  // closed. Default: 64.
+  int http_max_connections = 64;
+  // A request must arrive in full within this many ms of its connection opening or of
+  // the previous response (TLS handshake included); else 408 and closed. Default: 5000.
+  int http_read_timeout_ms = 5000;
+  // A response must be written within this many ms. Default: 5000.
+  int http_write_timeout_ms = 5000;
+  // File holding the bearer token that /v1/... requires (or kAuthTokenVariable).
+  // Required when http_listen is not a loopback address. Default: none.
+  std::string http_auth_token_file;
+  // The token itself, loaded from http_auth_token_file or kAuthTokenVariable; never a
+  // configuration key (secrets stay out of files and command lines) and never logged.
+  std::string http_auth_token;
+  // PEM certificate chain and private key: the HTTP port speaks TLS only. Default: none.
+  std::string http_tls_cert_file;
+  std::string http_tls_key_file;
 
   // "text" or "json" (one JSON object per line). Default: text.
   std::string log_format = "text";
@@ -106,6 +126,12 @@ struct ProcessorOptions {
   // Partitions per topic created in embedded mode. Default: 4.
   int embedded_partitions = 4;
 };
+
+// The environment variable that can hold the bearer token instead of a file.
+inline constexpr const char* kAuthTokenVariable = "INTENTSTREAM_HTTP_AUTH_TOKEN";
+// INTENTSTREAM_ variables that are not configuration keys and are therefore allowed:
+// the token, and the partition count that deploy/compose/docker-compose.yml reads.
+const std::vector<std::string>& OtherEnvironmentVariables();
 
 const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs();
 

@@ -38,6 +38,19 @@ std::string WatermarkMetaName(int32_t receiver, int32_t sender) {
   return "watermark/" + std::to_string(receiver) + "/" + std::to_string(sender);
 }
 
+serve::HttpServerOptions HttpOptions(const ProcessorOptions& o) {
+  serve::HttpServerOptions h;
+  h.listen = o.http_listen;
+  h.max_connections = o.http_max_connections;
+  h.max_data_requests = o.http_threads;
+  h.read_timeout_ms = o.http_read_timeout_ms;
+  h.write_timeout_ms = o.http_write_timeout_ms;
+  h.bearer_token = o.http_auth_token;
+  h.tls_cert_file = o.http_tls_cert_file;
+  h.tls_key_file = o.http_tls_key_file;
+  return h;
+}
+
 }  // namespace
 
 class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
@@ -86,25 +99,29 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     outputs_producer_.SetProducer(producer_.get());
     consumer_ = MakeConsumer(options_, bootstrap, this, this);
     if (!options_.http_listen.empty()) {
-      http_.Route("/metrics", serve::MetricsHandler(registry_));
-      http_.Route("/healthz", [](const serve::HttpRequest&) {
+      using serve::RouteClass;
+      http_.Route("/metrics", RouteClass::kOps, serve::MetricsHandler(registry_));
+      http_.Route("/healthz", RouteClass::kOps, [](const serve::HttpRequest&) {
         return serve::HttpResponse{200, "application/json", "{\"status\":\"ok\"}"};
       });
-      http_.Route("/v1/visitors/", [this](const serve::HttpRequest& r) {
+      http_.Route("/v1/visitors/", RouteClass::kData, [this](const serve::HttpRequest& r) {
         return lookup_.Handle(r, "/v1/visitors/");
       });
-      http_.Route("/v1/decisions/", [this](const serve::HttpRequest& r) {
+      http_.Route("/v1/decisions/", RouteClass::kData, [this](const serve::HttpRequest& r) {
         return decisions_lookup_.Handle(r, "/v1/decisions/");
       });
-      http_.Route("/readyz", [this](const serve::HttpRequest&) {
+      http_.Route("/readyz", RouteClass::kOps, [this](const serve::HttpRequest&) {
         const bool ready = owner_->ready();
         return serve::HttpResponse{ready ? 200 : 503, "application/json",
                                    ready ? "{\"status\":\"ready\"}"
                                          : "{\"status\":\"not ready: no partitions assigned\"}"};
       });
-      http_.Start(options_.http_listen, options_.http_threads);
-      log_.Info("http endpoint listening",
-                {{"address", options_.http_listen}, {"port", std::to_string(http_.port())}});
+      http_.Start(HttpOptions(options_));
+      log_.Info("http endpoint listening",  // never the token
+                {{"address", options_.http_listen},
+                 {"port", std::to_string(http_.port())},
+                 {"tls", http_.tls() ? "on" : "off"},
+                 {"lookup_auth", options_.http_auth_token.empty() ? "off" : "bearer token"}});
     }
   }
 

@@ -61,7 +61,9 @@ run options:
     --seed N             generator seed (default 1)
   --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
 
-Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file.
+Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file; any other
+INTENTSTREAM_ variable is an error, except INTENTSTREAM_HTTP_AUTH_TOKEN (the bearer
+token of /v1/..., instead of http.auth_token_file).
 Any librdkafka property can be given as kafka.<name>, kafka.consumer.<name> or
 kafka.producer.<name> (TLS, SASL, tuning). SIGINT/SIGTERM drain, commit and exit.
 )";
