@@ -9,7 +9,6 @@ namespace intentstream::ingest {
 
 namespace {
 constexpr int kMaxPathSegments = 3;
-constexpr int kMaxQueryTerms = 4;
 }  // namespace
 
 std::string CategoryFromPath(std::string_view url_path) {
@@ -31,6 +30,11 @@ std::string CategoryFromPath(std::string_view url_path) {
     ++segments;
   }
   if (out.empty()) return std::string(1, '/');
+  if (out.size() > kMaxPathCategoryBytes) {
+    size_t cut = kMaxPathCategoryBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out.resize(cut);
+  }
   return out;
 }
 
@@ -54,7 +58,9 @@ void HashQueryTerms(std::string_view query, v1::SessionEvent* out) {
 }
 
 int64_t TimestampToMillis(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+  const int64_t seconds = std::clamp(ts.seconds(), kMinTimestampSeconds, kMaxTimestampSeconds);
+  const int32_t nanos = std::clamp(ts.nanos(), 0, 999'999'999);
+  return seconds * 1000 + nanos / 1'000'000;
 }
 
 v1::SessionEvent ToSessionEvent(const v1::WebEvent& event) {

@@ -144,9 +144,9 @@ void BatchProcessor::Apply(std::span<const InputMessage> messages, int64_t now_m
         std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count();
     if (rejection) {
       const auto dl = ingest::MakeDeadLetter({m.topic, m.partition, m.offset}, m.payload, m.key,
-                                             *rejection, now_ms, version_);
-      outputs->push_back(
-          {options_.topics.dead_letters, std::string(m.key), dl.SerializeAsString()});
+                                             *rejection, now_ms, version_, options_.validation);
+      // Keyed by the dead letter's (capped) copy of the source key.
+      outputs->push_back({options_.topics.dead_letters, dl.original_key(), dl.SerializeAsString()});
       ++counts->dead_letters;
       if (probe_) probe_->DeadLettered(m.kind, rejection->reason);
       continue;

@@ -3,12 +3,16 @@
 #include <filesystem>
 #include <limits>
 
+#include "ingest/dead_letter.h"
+
 namespace intentstream::runtime {
 
 namespace {
 
 using Spec = OptionSpec<ProcessorOptions>;
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+// What a Kafka record adds to its key and value (headers, lengths, attributes).
+constexpr size_t kRecordOverheadBytes = 512;
 
 Spec Str(std::string key, std::string def, std::string doc, std::string ProcessorOptions::*field) {
   return Spec{
@@ -93,6 +97,29 @@ std::vector<Spec> BuildSpecs() {
       [](O& o, int64_t v) { o.validation.max_payload_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_id_bytes", "128", "Longest accepted id, bytes", 8, 4096,
                   [](O& o, int64_t v) { o.validation.max_id_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_text_bytes", "2048",
+                  "Longest accepted URL path, referrer, title or search query, bytes", 64, 65536,
+                  [](O& o, int64_t v) { o.validation.max_text_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_label_bytes", "256",
+                  "Longest accepted label (page category, channel, UTM campaign, screen), bytes", 8,
+                  65536,
+                  [](O& o, int64_t v) { o.validation.max_label_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_list_items", "64",
+                  "Most items of a profile's products_held or opted_out_channels", 1, 4096,
+                  [](O& o, int64_t v) { o.validation.max_list_items = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_dwell_ms", "86400000", "Largest accepted dwell_ms", 1000,
+                  std::numeric_limits<uint32_t>::max(),
+                  [](O& o, int64_t v) { o.validation.max_dwell_ms = static_cast<uint32_t>(v); }));
+  s.push_back(Int("validation.max_dead_letter_payload_bytes", "16384",
+                  "A dead letter keeps this many bytes of the rejected payload (plus its size "
+                  "and SHA-256)",
+                  0, 512 * 1024, [](O& o, int64_t v) {
+                    o.validation.max_dead_letter_payload_bytes = static_cast<size_t>(v);
+                  }));
+  s.push_back(Int(
+      "validation.max_dead_letter_key_bytes", "1024",
+      "A dead letter keeps (and is keyed by) this many bytes of the rejected key", 64, 65536,
+      [](O& o, int64_t v) { o.validation.max_dead_letter_key_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_future_skew_ms", "3600000",
                   "Event times further ahead of the processor clock are rejected, ms", 0,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.validation.max_future_skew_ms = v; }));
@@ -208,6 +235,23 @@ void Validate(const ProcessorOptions& o) {
   }
   if (!o.http_listen.empty() && o.http_listen.find(':') == std::string::npos) {
     throw ConfigError("http.listen", "expected host:port, got '" + o.http_listen + "'");
+  }
+  // A dead letter must fit in what the producer may send, or the rejected message would
+  // stop the stream instead.
+  for (const auto* producer : {&o.kafka_producer, &o.kafka_common}) {
+    const auto it = producer->find("message.max.bytes");
+    if (it == producer->end()) continue;
+    const std::string key = (producer == &o.kafka_producer ? "kafka.producer." : "kafka.") +
+                            std::string("message.max.bytes");
+    const int64_t max_bytes = ParseInt(key, it->second, 1000, int64_t{1} << 31);
+    const size_t needed = ingest::MaxDeadLetterBytes(o.validation) +
+                          o.validation.max_dead_letter_key_bytes + kRecordOverheadBytes;
+    if (static_cast<size_t>(max_bytes) < needed) {
+      throw ConfigError("validation.max_dead_letter_payload_bytes",
+                        "dead letters may take " + std::to_string(needed) + " bytes, more than " +
+                            key + " = " + it->second);
+    }
+    break;
   }
   for (const auto* names :
        {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles, &o.topics.handoff}) {
