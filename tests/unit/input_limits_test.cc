@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "ingest/decoder.h"
 #include "ingest/session_event.h"
@@ -339,6 +342,143 @@ TEST_F(InputLimitsTest, LimitsAreConfigurable) {
   r = strict.Decode(TopicKind::kProfile, p.SerializeAsString(), "cust-1", kNow, &out_);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->detail, "products_held has 2 items, limit 1");
+}
+
+// --- Whatever fields the contracts gain: a field without a bound fails here.
+
+struct FieldStep {
+  const google::protobuf::FieldDescriptor* field;
+  int index;  // element of a repeated message field, -1 for a singular one
+};
+using FieldPath = std::vector<FieldStep>;
+
+// "events[0].category", "monitoring.gender"; a Timestamp's seconds and nanos are named
+// by the Timestamp field ("event_time seconds ...").
+std::string DetailPrefix(const FieldPath& path) {
+  std::string out;
+  for (const auto& step : path) {
+    if (step.field->containing_type()->full_name() == "google.protobuf.Timestamp") break;
+    if (!out.empty()) out += ".";
+    out += step.field->name();
+    if (step.index >= 0) out += "[" + std::to_string(step.index) + "]";
+  }
+  return out;
+}
+
+// Calls `fn` with the path of every scalar field under `d`, recursing into singular
+// message fields and the first element of repeated ones.
+void ForEachScalarField(const google::protobuf::Descriptor* d, FieldPath path,
+                        const std::function<void(const FieldPath&)>& fn) {
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    FieldPath next = path;
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      next.push_back({f, f->is_repeated() ? 0 : -1});
+      ForEachScalarField(f->message_type(), next, fn);
+    } else {
+      next.push_back({f, -1});
+      fn(next);
+    }
+  }
+}
+
+// The message holding the last field of `path`, inside `root`.
+google::protobuf::Message* Container(google::protobuf::Message* root, const FieldPath& path) {
+  google::protobuf::Message* m = root;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    const auto* r = m->GetReflection();
+    m = path[i].index >= 0 ? r->MutableRepeatedMessage(m, path[i].field, path[i].index)
+                           : r->MutableMessage(m, path[i].field);
+  }
+  return m;
+}
+
+// Sets the field at the end of `path` to a value past any bound; false for fields that
+// carry no bound by design (hashes, counters, flags).
+bool SetPastTheBound(google::protobuf::Message* root, const FieldPath& path, size_t text_bytes,
+                     bool minimum) {
+  using FD = google::protobuf::FieldDescriptor;
+  google::protobuf::Message* m = Container(root, path);
+  const auto* f = path.back().field;
+  const auto* r = m->GetReflection();
+  const std::string unbounded[] = {"intentstream.v1.IdentityHandoff.web_events_total",
+                                   "intentstream.v1.SessionEvent.event_key",
+                                   "intentstream.v1.SessionEvent.query_term_hashes"};
+  for (const auto& name : unbounded) {
+    if (f->full_name() == name) return false;
+  }
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_STRING: {
+      const std::string big(text_bytes + 1, 'x');
+      f->is_repeated() ? r->AddString(m, f, big) : r->SetString(m, f, big);
+      return !minimum;
+    }
+    case FD::CPPTYPE_ENUM:
+      if (f->is_repeated()) return false;
+      r->SetEnumValue(m, f, minimum ? -7 : 999);
+      return true;
+    case FD::CPPTYPE_INT32:
+      r->SetInt32(
+          m, f,
+          minimum ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int32_t>::max());
+      return true;
+    case FD::CPPTYPE_INT64:
+      r->SetInt64(
+          m, f,
+          minimum ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max());
+      return true;
+    case FD::CPPTYPE_UINT32:
+      if (f->is_repeated() || minimum) return false;
+      r->SetUInt32(m, f, std::numeric_limits<uint32_t>::max());
+      return true;
+    case FD::CPPTYPE_UINT64:
+      if (f->is_repeated() || minimum) return false;
+      r->SetUInt64(m, f, std::numeric_limits<uint64_t>::max());
+      return true;
+    default:  // bool (a flag), message (recursed into)
+      return false;
+  }
+}
+
+TEST_F(InputLimitsTest, EveryScalarFieldOfEveryContractIsBounded) {
+  auto app = testing::App("a1", "cust-1", kNow - 1000, v1::APP_ACTION_TILE_CLICK, "OFFER_X");
+  auto profile = testing::Profile("cust-1", kNow - 1000);
+  profile.add_products_held("CURRENT_ACCOUNT");
+  profile.add_opted_out_channels("email");
+  profile.mutable_monitoring()->set_gender("f");
+  const std::tuple<TopicKind, std::string, const google::protobuf::Message*> contracts[] = {
+      {TopicKind::kWeb, "anon-1", new v1::WebEvent(testing::Web("e1", "anon-1", kNow - 1000))},
+      {TopicKind::kApp, "cust-1", new v1::AppEvent(app)},
+      {TopicKind::kLink, "anon-1",
+       new v1::IdentityLink(testing::Link("l1", "anon-1", "cust-1", kNow - 1000))},
+      {TopicKind::kProfile, "cust-1", new v1::CustomerProfile(profile)},
+      {TopicKind::kHandoff, "cust-1", new v1::IdentityHandoff(Handoff())},
+  };
+  int checked = 0;
+  for (const auto& [kind, key, base] : contracts) {
+    std::unique_ptr<const google::protobuf::Message> owned(base);
+    ASSERT_FALSE(Decode(kind, base->SerializeAsString(), key)) << base->GetTypeName();
+    ForEachScalarField(base->GetDescriptor(), {}, [&](const FieldPath& path) {
+      for (const bool minimum : {false, true}) {
+        std::unique_ptr<google::protobuf::Message> m(base->New());
+        m->CopyFrom(*base);
+        if (!SetPastTheBound(m.get(), path, ValidationOptions{}.max_text_bytes, minimum)) continue;
+        SCOPED_TRACE(path.back().field->full_name() + (minimum ? " (minimum)" : " (maximum)"));
+        ++checked;
+        // The keyed id is compared with the key before its size is checked.
+        const std::string& name = path.back().field->name();
+        const bool keyed =
+            (name == "anonymous_id" && (kind == TopicKind::kWeb || kind == TopicKind::kLink)) ||
+            (name == "customer_id" && kind != TopicKind::kWeb && kind != TopicKind::kLink &&
+             path.size() == 1);
+        const auto r = Decode(kind, m->SerializeAsString(), keyed ? std::string(2049, 'x') : key);
+        ASSERT_TRUE(r.has_value()) << "accepted past any bound";
+        EXPECT_THAT(r->detail, ::testing::StartsWith(DetailPrefix(path)));
+        EXPECT_NE(r->reason, v1::DEAD_LETTER_REASON_KEY_MISMATCH) << r->detail;
+      }
+    });
+  }
+  EXPECT_GT(checked, 60);
 }
 
 TEST(CategoryFromPath, IsCappedAtACharacterBoundary) {
