@@ -61,9 +61,11 @@ if [ "${SKIP_FUZZ:-0}" != "1" ]; then
     # New inputs go to a scratch corpus, crashers to build-fuzz/artifacts/; add a
     # crasher to tests/fuzz/regressions/$name/ with its fix.
     mkdir -p "build-fuzz/corpus/$name" build-fuzz/artifacts
+    regressions=()
+    if [ -d "tests/fuzz/regressions/$name" ]; then regressions=("tests/fuzz/regressions/$name"); fi
     if ! "build-fuzz/tests/fuzz/$name" -max_total_time="$fuzz_seconds" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$name-" \
-      "build-fuzz/corpus/$name" "$seeds" > "build-fuzz/$name.log" 2>&1; then
+      "build-fuzz/corpus/$name" "$seeds" "${regressions[@]}" > "build-fuzz/$name.log" 2>&1; then
       tail -n 80 "build-fuzz/$name.log"
       echo "fuzz: $name failed; the input is in build-fuzz/artifacts/ (log: build-fuzz/$name.log)"
       exit 1
