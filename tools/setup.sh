@@ -8,6 +8,10 @@ packages=(
   librdkafka-dev librocksdb-dev libtorch-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   kcat prometheus gnuplot-nox curl python3 python3-yaml
+  # SHA-256 of dead-lettered payloads (libcrypto).
+  libssl-dev
+  # The fuzz step of tools/test.sh: clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
   # Debian's LibTorch calls the generic libblas.so.3; without OpenBLAS that is the
   # reference BLAS and matrix products run ~20x slower.
   libopenblas0-openmp

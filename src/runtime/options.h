@@ -19,16 +19,23 @@ struct TopicNames {
   std::string app = "app-events";              // input, key: customer_id
   std::string links = "identity-links";        // input, key: anonymous_id
   std::string profiles = "customer-profiles";  // input (compacted), key: customer_id
-  std::string handoff = "identity-handoff";    // internal repartition topic, key: customer_id
-  std::string decisions = "decisions";         // output
-  std::string triggers = "triggers";           // output
-  std::string dead_letters = "dead-letters";   // output
+  // Internal repartition topic, key: customer_id; by default named after the consumer
+  // group (HandoffTopicFor), as Kafka Streams names its internal topics.
+  std::string handoff = "intentstream-identity-handoff";
+  std::string decisions = "decisions";        // output
+  std::string triggers = "triggers";          // output
+  std::string dead_letters = "dead-letters";  // output
 
   // Every topic the processor reads or writes (what an embedded cluster creates).
   std::vector<std::string> All() const {
     return {web, app, links, profiles, handoff, decisions, triggers, dead_letters};
   }
 };
+
+// The hand-off topic of a consumer group: "<group>-identity-handoff".
+inline std::string HandoffTopicFor(const std::string& group_id) {
+  return group_id + "-identity-handoff";
+}
 
 struct ProcessorOptions {
   TopicNames topics;
@@ -71,6 +78,9 @@ struct ProcessorOptions {
   // hand-off watermarks, before a task goes on without them, ms. 0 never waits (lowest
   // latency; decisions may then depend on fetch timing). Default: 500.
   int64_t max_task_idle_ms = 500;
+  // After the consumer's queue runs dry, wait this long for the rest of a fetch response
+  // before ordering what arrived (live traffic), ms. 0 = don't. Default: 2.
+  int arrival_settle_ms = 2;
   // Least time between two watermark publications of a task while idle, ms. Default: 20.
   int watermark_interval_ms = 20;
   // Exit once every assigned partition is at its end and nothing arrived for this long;

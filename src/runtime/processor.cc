@@ -322,6 +322,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     int timeout_ms = scheduler_.buffered() > 0 ? 1 : options_.poll_timeout_ms;
     const auto decode_start = Clock::now();
     double waited = 0;
+    int received = 0;
+    bool settled = false;
     for (int n = 0; n < options_.batch_max_messages; ++n) {
       const auto before = Clock::now();
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));
@@ -349,6 +351,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
                   ? msg->timestamp().timestamp
                   : 0;
           record->owner = std::move(msg);
+          ++received;
+          settled = false;
           batch_.Decode(record.get(), WallMillis());
           scheduler_.Push(std::move(record));
           last_message_ = Clock::now();
@@ -365,6 +369,15 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
           break;
         }
         case RdKafka::ERR__TIMED_OUT:
+          // The queue ran dry. librdkafka may still be parsing the rest of a fetch
+          // response (other partitions of the same moment): wait a moment for it before
+          // ordering what arrived, or an older record on another partition would come
+          // after a newer one (processing.arrival_settle_ms).
+          if (received > 0 && !settled && options_.arrival_settle_ms > 0) {
+            settled = true;
+            timeout_ms = options_.arrival_settle_ms;
+            break;
+          }
           n = options_.batch_max_messages;
           break;
         default: {
@@ -497,6 +510,11 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     if (!force && now - last_commit_ < std::chrono::milliseconds(options_.commit_interval_ms) &&
         batch_.pending_visitors() < options_.commit_max_visitors) {
       return;
+    }
+    // Hand-off partitions are applied in event-time order, not offset order: their next
+    // offset is the lowest one not applied yet.
+    for (const auto& [tp, next] : scheduler_.SortedPartitionOffsets()) {
+      batch_.state().SetOffset(tp, Offset{next});
     }
     // What this process knows of other tasks' watermarks commits with the offsets.
     for (const auto& [receiver, senders] : scheduler_.sender_watermarks()) {
