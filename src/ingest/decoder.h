@@ -68,6 +68,7 @@ struct ValidationOptions {
 
 // Fixed bounds of the contracts (not configurable: they follow from the data).
 inline constexpr uint32_t kMaxTenureMonths = 1200;  // 100 years
+inline constexpr uint64_t kMaxTasks = 65536;        // partitions of the co-partitioned inputs
 inline constexpr uint32_t kMaxCreditGrade = 10;
 // A Rejection's detail (and a dead letter's) is at most this many bytes.
 inline constexpr size_t kMaxDeadLetterDetailBytes = 1024;

@@ -273,6 +273,15 @@ std::optional<Rejection> Validate(const v1::IdentityHandoff& h, std::string_view
   IS_CHECK(c.Id({"customer_id"}, h.customer_id(), true));
   IS_CHECK(c.Key(key, "customer_id", h.customer_id()));
   IS_CHECK(c.Millis({"link_time_ms"}, h.link_time_ms()));
+  IS_CHECK(c.Millis({"event_time_ms"}, h.event_time_ms()));
+  if (h.has_watermark()) {
+    if (h.watermark().task() < 0) {
+      return Reject(v1::DEAD_LETTER_REASON_INVALID_FIELD, "watermark.task is negative");
+    }
+    IS_CHECK(c.AtMost({"watermark", -1, "task"}, static_cast<uint64_t>(h.watermark().task()),
+                      kMaxTasks));
+    IS_CHECK(c.Millis({"watermark", -1, "watermark_ms"}, h.watermark().watermark_ms()));
+  }
   IS_CHECK(c.Count({"events"}, h.events_size(), o.max_handoff_events));
   for (int i = 0; i < h.events_size(); ++i) IS_CHECK(ValidateHandoffEvent(h.events(i), i, c));
   return std::nullopt;

@@ -73,11 +73,14 @@ void BatchProcessor::Decode(InputRecord* r, int64_t now_ms) const {
     auto& h = r->decoded.handoff;
     h.Clear();
     if (h.ParseFromArray(m.payload.data(), static_cast<int>(m.payload.size())) &&
-        h.has_watermark()) {
+        h.has_watermark() && h.watermark().task() >= 0 &&
+        (partition_count_ <= 0 || h.watermark().task() < partition_count_) &&
+        h.watermark().watermark_ms() >= ingest::kMinTimestampMillis &&
+        h.watermark().watermark_ms() <= ingest::kMaxTimestampMillis) {
       r->watermark = true;
     } else {
-      r->rejection = ingest::Rejection{v1::DEAD_LETTER_REASON_UNDECODABLE,
-                                       "watermark record without a watermark"};
+      r->rejection = ingest::Rejection{v1::DEAD_LETTER_REASON_INVALID_FIELD,
+                                       "watermark record without a valid watermark"};
     }
     return;
   }

@@ -87,6 +87,12 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
                       },
                       [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
     if (encoder_ != nullptr) probe_.ModelVersion(encoder_->model_version());
+    const auto& rec = store_.recovery();
+    log_.Info(rec.created ? "state created" : "state recovered",
+              {{"dir", options_.store.dir},
+               {"last_sequence", std::to_string(rec.last_sequence)},
+               {"partitions_with_offsets", std::to_string(rec.offsets)},
+               {"estimated_visitors", std::to_string(rec.estimated_sessions)}});
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},
               {options_.topics.links, ingest::TopicKind::kLink},
@@ -242,6 +248,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         probe_.PartitionAssigned(tp);
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
+      WarnIfBehindGroup(consumer, partitions);
       const auto* e = cooperative ? consumer->incremental_assign(partitions) : nullptr;
       if (!cooperative) consumer->assign(partitions);
       if (e != nullptr) {
@@ -288,6 +295,32 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       }
       owner_->ready_ = false;
     }
+  }
+
+  // The offsets the local state stands at against the group's committed offsets: state
+  // behind the group was rolled back (a truncated MANIFEST, an old copy of the directory,
+  // another instance's volume). It is not fatal, the gap is read again from the input,
+  // but an operator should know.
+  void WarnIfBehindGroup(RdKafka::KafkaConsumer* consumer,
+                         const std::vector<RdKafka::TopicPartition*>& partitions) {
+    std::vector<RdKafka::TopicPartition*> query;
+    for (auto* p : partitions)
+      query.push_back(RdKafka::TopicPartition::create(p->topic(), p->partition()));
+    if (consumer->committed(query, 5000) == RdKafka::ERR_NO_ERROR) {
+      for (size_t i = 0; i < query.size(); ++i) {
+        const int64_t group = query[i]->offset();
+        const int64_t local = partitions[i]->offset();
+        if (group >= 0 && local >= 0 && local < group) {
+          log_.Warn(
+              "local state is behind the consumer group's committed offset; the gap is "
+              "read again from the input",
+              {{"partition", query[i]->topic() + "[" + std::to_string(query[i]->partition()) + "]"},
+               {"state_offset", std::to_string(local)},
+               {"group_offset", std::to_string(group)}});
+        }
+      }
+    }
+    for (auto* q : query) delete q;
   }
 
   void event_cb(RdKafka::Event& event) override {
