@@ -139,8 +139,11 @@ void EventTimeScheduler::Push(RecordPtr record) {
   }
 }
 
-void EventTimeScheduler::AtEnd(const TopicPartition& tp) {
-  if (auto it = queues_.find(tp); it != queues_.end()) it->second->at_end = true;
+void EventTimeScheduler::AtEnd(const TopicPartition& tp, int64_t now_ms) {
+  if (auto it = queues_.find(tp); it != queues_.end()) {
+    if (!it->second->at_end) it->second->at_end_since_ms = now_ms;
+    it->second->at_end = true;
+  }
 }
 
 int64_t EventTimeScheduler::SenderWatermark(int32_t receiver, int32_t sender) const {
@@ -194,7 +197,10 @@ void EventTimeScheduler::ReleaseSide(int32_t task, Side& side, int64_t now_ms, s
     InputRecord& head = best->head();
     if (head.time_ms != InputRecord::kNoTime) {
       bool waiting = false;
-      for (const Queue* q : side.queues) waiting = waiting || (q->empty() && !q->at_end);
+      for (const Queue* q : side.queues) {
+        waiting = waiting || (q->empty() &&
+                              (!q->at_end || now_ms - q->at_end_since_ms < options_.end_wait_ms));
+      }
       if (side.customer && task_count_ > 0) waiting = waiting || head.time_ms >= min_watermark;
       if (!waiting) {
         side.enforced = false;

@@ -50,6 +50,11 @@ struct SchedulerOptions {
   // Longest wait for a partition that may have older records, or for other tasks'
   // hand-off watermarks, before going on without them, ms.
   int64_t max_task_idle_ms = 500;
+  // How long a partition that reached its end still counts as possibly holding older
+  // records (producers that batch per partition deliver partitions out of event-time
+  // order). 0: a partition at its end holds nothing back (lowest latency; such records
+  // are late).
+  int64_t end_wait_ms = 0;
   // A partition with more buffered records than this is paused until it drains below
   // `resume_below` (bounds memory when one partition runs far ahead in event time).
   size_t pause_above = 4000;
@@ -90,7 +95,7 @@ class EventTimeScheduler {
   // sending task's watermark at once.
   void Push(RecordPtr record);
   // The partition reached its end (no record is buffered beyond what was pushed).
-  void AtEnd(const TopicPartition& tp);
+  void AtEnd(const TopicPartition& tp, int64_t now_ms);
 
   // Appends up to `max` records that may be applied now, in release order. `now_ms` is
   // a steady clock for the idle waits.
@@ -139,6 +144,7 @@ class EventTimeScheduler {
     int rank = 0;  // tie-break among equal event times
     bool sorted = false;
     bool at_end = false;
+    int64_t at_end_since_ms = 0;  // steady clock of the last end reached
     bool paused = false;
     int64_t released_max_offset = -1;
 

@@ -164,13 +164,17 @@ std::vector<Spec> BuildSpecs() {
                   "tasks' hand-off watermarks, before a task goes on without them (0: never "
                   "wait; decisions may then depend on fetch timing)",
                   0, 3600000, [](O& o, int64_t v) { o.max_task_idle_ms = v; }));
+  s.push_back(Int("processing.end_wait_ms", "0",
+                  "How long a partition that reached its end still holds its task back (0: "
+                  "trust the end; records a producer delivers later are applied late)",
+                  0, 3600000, [](O& o, int64_t v) { o.end_wait_ms = v; }));
   s.push_back(Int("processing.arrival_settle_ms", "2",
                   "After the consumer's queue runs dry, wait this long for the rest of a fetch "
                   "response before ordering what arrived (0: don't)",
                   0, 1000, [](O& o, int64_t v) { o.arrival_settle_ms = static_cast<int>(v); }));
-  s.push_back(Int("processing.watermark_interval_ms", "20",
-                  "Least time between two hand-off watermark publications of an idle task", 1,
-                  60000, [](O& o, int64_t v) { o.watermark_interval_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.watermark_interval_ms", "10",
+                  "Least time between two hand-off watermark publications of a task", 1, 60000,
+                  [](O& o, int64_t v) { o.watermark_interval_ms = static_cast<int>(v); }));
   s.push_back(Int("processing.exit_when_idle_ms", "0",
                   "Exit when all partitions are drained and idle this long (0: never)", 0,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.exit_when_idle_ms = v; }));

@@ -68,7 +68,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         encoder_(encoder),
         batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
         scheduler_(SchedulerOptions{.ordered = options_.event_time_order,
-                                    .max_task_idle_ms = options_.max_task_idle_ms}),
+                                    .max_task_idle_ms = options_.max_task_idle_ms,
+                                    .end_wait_ms = options_.end_wait_ms}),
         outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
                                                   .processor_version = Processor::Version(),
                                                   .flush_timeout_ms = options_.flush_timeout_ms},
@@ -398,7 +399,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         case RdKafka::ERR__PARTITION_EOF: {
           const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
           eof_.insert(tp);
-          scheduler_.AtEnd(tp);
+          scheduler_.AtEnd(tp, SteadyMillis());
           break;
         }
         case RdKafka::ERR__TIMED_OUT:
@@ -487,12 +488,14 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   }
 
   // Each owned task's anonymous-side watermark, to every hand-off partition, when it
-  // moved (at most every processing.watermark_interval_ms unless records were applied).
-  void AddWatermarks(bool idle) {
+  // moved (at most every processing.watermark_interval_ms).
+  void AddWatermarks(bool /*idle*/) {
     const int32_t n = partition_count_.load();
     if (n <= 0 || !options_.event_time_order) return;
+    // At most every processing.watermark_interval_ms: each publication is a record per
+    // task and hand-off partition.
     const auto now = Clock::now();
-    if (idle && now < next_watermark_) return;
+    if (now < next_watermark_) return;
     for (const auto& [task, w] : scheduler_.AnonymousWatermarks()) {
       auto& last = published_watermarks_[task];
       if (last == w) continue;

@@ -343,7 +343,8 @@ int main(int argc, char** argv) {
   std::printf("%-44s %14llu\n", "state commits", static_cast<unsigned long long>(summary.commits));
   std::printf("%-44s %14llu\n", "late records (ordering)",
               static_cast<unsigned long long>(summary.scheduler.late));
-  std::printf("%-44s %14llu\n", "idle waits / enforced",
-              static_cast<unsigned long long>(summary.scheduler.idle_waits));
+  std::printf("%-44s %8llu / %llu\n", "idle waits / enforced",
+              static_cast<unsigned long long>(summary.scheduler.idle_waits),
+              static_cast<unsigned long long>(summary.scheduler.enforced));
   return summary.counts.accepted >= static_cast<uint64_t>(f.events) ? 0 : 1;
 }
