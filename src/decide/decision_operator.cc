@@ -16,6 +16,7 @@
 #include "decide/features.h"
 #include "decide/feedback.h"
 #include "decide/intent_rules.h"
+#include "decide/messages.h"
 #include "decide/policy.h"
 #include "decide/posteriors.h"
 
@@ -76,11 +77,15 @@ std::string DescribeEvent(const v1::SessionEvent& e) {
 
 // What the operator derives from one catalogue version.
 struct CatalogView {
-  explicit CatalogView(std::shared_ptr<const catalog::Catalog> c, const op::IntentModel* model)
+  CatalogView(std::shared_ptr<const catalog::Catalog> c, const op::IntentModel* model,
+              const DecisionOptions& options)
       : catalog(std::move(c)),
         matcher(std::make_shared<IntentMatcher>(catalog)),
         features(matcher),
         rules(matcher) {
+    if (options.messages) {
+      messages = std::make_unique<MessageRenderer>(catalog, options.message_cache_entries);
+    }
     for (size_t i = 0; i < catalog->offers().size(); ++i) {
       const auto& o = catalog->offers()[i];
       for (size_t ch = 0; ch < catalog::kChannelCount; ++ch) {
@@ -96,7 +101,8 @@ struct CatalogView {
   FeatureBuilder features;
   RuleIntentScorer rules;
   std::array<std::vector<int>, catalog::kChannelCount> by_channel;
-  std::vector<int> model_to_catalog;  // model output -> catalogue intent, -1 if absent
+  std::vector<int> model_to_catalog;          // model output -> catalogue intent, -1 if absent
+  std::unique_ptr<MessageRenderer> messages;  // null: messages are the headlines
 };
 
 // Modification times of a catalogue directory's files, to notice a new version.
@@ -130,6 +136,7 @@ class DecisionOperator::Impl {
     Install(std::move(catalog));
     if (!options_.catalog_dir.empty()) stamp_ = DirectoryStamp(options_.catalog_dir);
   }
+  ~Impl() { FreshDecision(); }
 
   void SetCatalog(std::shared_ptr<const catalog::Catalog> c) {
     std::lock_guard lock(pending_mu_);
@@ -137,6 +144,11 @@ class DecisionOperator::Impl {
   }
   std::shared_ptr<const catalog::Catalog> catalog() const { return view_->catalog; }
   const DecisionOptions& options() const { return options_; }
+  DecisionOperator::MessageCacheStats message_cache_stats() const {
+    if (!view_->messages) return {};
+    const auto s = view_->messages->cache_stats();
+    return {s.hits, s.misses};
+  }
 
   void Decide(std::span<op::VisitorUpdate> updates, op::StateWriter& state,
               op::DecisionSink& sink) {
@@ -148,6 +160,7 @@ class DecisionOperator::Impl {
       Handle(updates[i], std::span<const float>(scores_.data() + i * intents, intents), state,
              sink);
     }
+    FreshDecision();  // nothing stays lent between steps (a reload may replace the renderer)
   }
 
   void Flush(op::StateWriter& state) {
@@ -160,7 +173,7 @@ class DecisionOperator::Impl {
 
  private:
   void Install(std::shared_ptr<const catalog::Catalog> c) {
-    view_ = std::make_shared<CatalogView>(std::move(c), models_.intents);
+    view_ = std::make_shared<CatalogView>(std::move(c), models_.intents, options_);
     cat_ids_.clear();
     for (const auto& i : view_->catalog->intents()) cat_ids_.push_back(i.id);
     if (metrics_ != nullptr) {
@@ -318,7 +331,7 @@ class DecisionOperator::Impl {
       if (offers.last_home_decision_ms() == 0 ||
           t - offers.last_home_decision_ms() >= options_.home_min_interval_ms ||
           t < offers.last_home_decision_ms()) {
-        v1::Decision d;
+        v1::Decision& d = FreshDecision();
         MakeDecision(u, catalog::Channel::kHomeTile,
                      view_->by_channel[static_cast<size_t>(catalog::Channel::kHomeTile)], t,
                      app->event_id(), scores, arm, table, state, /*allow_fallback=*/true, &d);
@@ -326,6 +339,14 @@ class DecisionOperator::Impl {
         sink.Emit(d);
       }
     }
+  }
+
+  // The one Decision object every decision is made in: cleared, it keeps its strings and
+  // sub-messages allocated. Messages lent to its tiles go back first (messages.h Put).
+  v1::Decision& FreshDecision() {
+    if (view_->messages) view_->messages->Reclaim();
+    decision_.Clear();
+    return decision_;
   }
 
   void StoreIntents(v1::VisitorState* st, std::span<const float> scores, int64_t t) const {
@@ -373,7 +394,7 @@ class DecisionOperator::Impl {
           }
         }
         if (candidates_.empty()) continue;
-        v1::Decision d;
+        v1::Decision& d = FreshDecision();
         const std::string trigger_key =
             std::string(u.event.event_id.empty() ? std::string_view("handoff") : u.event.event_id) +
             "|" + intent.id;
@@ -384,7 +405,8 @@ class DecisionOperator::Impl {
           sink.Emit(d);  // the audit of why nothing was sent
           continue;
         }
-        v1::Trigger trig;
+        v1::Trigger& trig = trigger_;
+        trig.Clear();
         trig.set_trigger_id("t-" + Hex64(Fnv1a64(std::string(u.customer_id) + "|" + trigger_key)));
         trig.set_customer_id(std::string(u.customer_id));
         trig.set_intent(intent.id);
@@ -471,6 +493,10 @@ class DecisionOperator::Impl {
       is->set_score(scores[i]);
     }
 
+    // What messages are rendered for: this visitor's intents and recent search terms.
+    message_scores_ = scores;
+    if (view_->messages) view_->messages->RecentTerms(*u.state, &message_terms_);
+
     // Policy.
     survivors_.clear();
     removals_.clear();
@@ -545,9 +571,8 @@ class DecisionOperator::Impl {
     for (size_t r = 0; r < shown; ++r) {
       const size_t s = static_cast<size_t>(order_of[r]);
       const int idx = survivors_[s];
-      AddRanked(cat.offers()[static_cast<size_t>(idx)], static_cast<uint32_t>(r + 1),
-                posteriors_[s], weights_[s], model_p_[s] >= 0 ? "model+posterior" : "posterior",
-                logging[r], explored, d);
+      AddRanked(idx, static_cast<uint32_t>(r + 1), posteriors_[s], weights_[s],
+                model_p_[s] >= 0 ? "model+posterior" : "posterior", logging[r], explored, d);
       MutableOffer(&mutable_offers, cat.offers()[static_cast<size_t>(idx)].id).set_segment(segment);
       if (metrics_ != nullptr) metrics_->Shown(idx, arm);
     }
@@ -595,9 +620,10 @@ class DecisionOperator::Impl {
     }
   }
 
-  void AddRanked(const catalog::Offer& offer, uint32_t rank, const Posterior& post, double cw,
-                 const char* source, double logging, bool explored, v1::Decision* d) {
+  void AddRanked(int index, uint32_t rank, const Posterior& post, double cw, const char* source,
+                 double logging, bool explored, v1::Decision* d) {
     const auto& cat = *view_->catalog;
+    const catalog::Offer& offer = cat.offers()[static_cast<size_t>(index)];
     auto* ro = d->add_offers();
     ro->set_offer_id(offer.id);
     if (offer.product >= 0)
@@ -606,7 +632,12 @@ class DecisionOperator::Impl {
     ro->set_score(static_cast<float>(post.mean()));
     ro->set_tile_id(offer.tile);
     ro->set_headline(offer.headline);
-    ro->set_message(offer.headline);
+    if (view_->messages) {
+      MessageRenderer& m = *view_->messages;
+      m.Put(index, m.FocusIntent(index, message_scores_), message_terms_, ro);
+    } else {
+      ro->set_message(offer.headline);
+    }
     FillFactors(options_, offer, post, cw, source, ro->mutable_factors());
     ro->set_logging_propensity(static_cast<float>(logging));
     ro->set_explored(explored);
@@ -630,9 +661,8 @@ class DecisionOperator::Impl {
       if (best < 0 || o.priority > cat.offers()[static_cast<size_t>(best)].priority) best = idx;
     }
     if (best < 0) return;
-    const auto& o = cat.offers()[static_cast<size_t>(best)];
     const Posterior prior{options_.prior_alpha, options_.prior_beta};
-    AddRanked(o, 1, prior, 1.0, "static", 1.0, false, d);
+    AddRanked(best, 1, prior, 1.0, "static", 1.0, false, d);
     d->set_fallback(true);
   }
 
@@ -728,6 +758,10 @@ class DecisionOperator::Impl {
   std::vector<double> weights_;
   std::vector<RankCandidate> ranking_;
   std::vector<const std::string*> offer_ids_;
+  v1::Decision decision_;
+  v1::Trigger trigger_;
+  std::span<const float> message_scores_;  // the current decision's intent scores
+  std::vector<uint32_t> message_terms_;    // ... and the visitor's recent search terms
 };
 
 DecisionOperator::DecisionOperator(DecisionOptions options,
@@ -757,6 +791,9 @@ std::shared_ptr<const catalog::Catalog> DecisionOperator::catalog() const {
 }
 const DecisionOptions& DecisionOperator::options() const {
   return impl_->options();
+}
+DecisionOperator::MessageCacheStats DecisionOperator::message_cache_stats() const {
+  return impl_->message_cache_stats();
 }
 
 void DecisionOperator::CheckOptions(const DecisionOptions& options,

@@ -57,6 +57,14 @@ class DecisionOperator final : public op::DecisionOperator {
   std::shared_ptr<const catalog::Catalog> catalog() const;
   const DecisionOptions& options() const;
 
+  // Lookups of the rendered-message cache of the current catalogue (zero with messages
+  // off), for benchmarks and metrics.
+  struct MessageCacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  MessageCacheStats message_cache_stats() const;
+
   // Checks per-offer and per-intent configuration keys against the catalogue. Throws
   // ConfigError naming the key.
   static void CheckOptions(const DecisionOptions& options, const catalog::Catalog& catalog);
