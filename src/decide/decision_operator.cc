@@ -13,9 +13,11 @@
 #include "common/hash.h"
 #include "decide/arbitration.h"
 #include "decide/exploration.h"
+#include "decide/fairness.h"
 #include "decide/features.h"
 #include "decide/feedback.h"
 #include "decide/intent_rules.h"
+#include "decide/message_check.h"
 #include "decide/messages.h"
 #include "decide/policy.h"
 #include "decide/posteriors.h"
@@ -132,7 +134,20 @@ class DecisionOperator::Impl {
         log_(log),
         reload_(reload),
         policy_version_(options_.Version()),
-        rules_(AllRules()) {
+        rules_(AllRules()),
+        fairness_(options_.fairness, catalog->offers().size()) {
+    if (options_.rephrase.enabled) {
+      if (models_.chat == nullptr) {
+        throw ConfigError("decision.messages.rephrase.enabled",
+                          "rephrasing needs a chat-completions client, and none is configured");
+      }
+      if (!options_.messages) {
+        throw ConfigError("decision.messages.rephrase.enabled",
+                          "rephrasing needs decision.messages.enabled = true");
+      }
+      rephraser_ = std::make_unique<Rephraser>(options_, *models_.chat, metrics_, log_);
+    }
+    if (metrics_ != nullptr) metrics_->FairnessGroups(fairness_.groups());
     Install(std::move(catalog));
     if (!options_.catalog_dir.empty()) stamp_ = DirectoryStamp(options_.catalog_dir);
   }
@@ -154,6 +169,7 @@ class DecisionOperator::Impl {
               op::DecisionSink& sink) {
     TakePendingCatalog();
     MaybeReload();
+    if (rephraser_) rephrases_ = rephraser_->Snapshot();
     const size_t intents = view_->catalog->intents().size();
     ScoreIntents(updates, intents);
     for (size_t i = 0; i < updates.size(); ++i) {
@@ -167,6 +183,7 @@ class DecisionOperator::Impl {
     for (auto& [task, table] : tables_) {
       if (table.dirty()) state.PutTaskValue(task, kPosteriorsName, table.Serialize());
     }
+    PublishFairness();
   }
 
   void ForgetTasks() { tables_.clear(); }
@@ -174,6 +191,15 @@ class DecisionOperator::Impl {
  private:
   void Install(std::shared_ptr<const catalog::Catalog> c) {
     view_ = std::make_shared<CatalogView>(std::move(c), models_.intents, options_);
+    fairness_.Reset(view_->catalog->offers().size());
+    if (rephraser_) {
+      std::vector<std::string> personas = {kAllSegment};
+      if (models_.propensity != nullptr && !models_.propensity->personas().empty()) {
+        personas = models_.propensity->personas();
+      }
+      rephraser_->SetCatalog(view_->catalog, std::move(personas));
+      rephrases_ = rephraser_->Snapshot();
+    }
     cat_ids_.clear();
     for (const auto& i : view_->catalog->intents()) cat_ids_.push_back(i.id);
     if (metrics_ != nullptr) {
@@ -338,6 +364,22 @@ class DecisionOperator::Impl {
         state.MutableOffers(u.customer_id).set_last_home_decision_ms(t);
         sink.Emit(d);
       }
+    }
+  }
+
+  // The skews of the fairness window, to the metrics.
+  void PublishFairness() {
+    if (metrics_ == nullptr) return;
+    fairness_.Skews(&skews_);
+    const size_t groups = fairness_.groups().size();
+    for (size_t o = 0; o < fairness_.offers(); ++o) {
+      for (size_t g = 0; g < groups; ++g) {
+        metrics_->ParitySkew(static_cast<int>(o), g, skews_[o * groups + g]);
+      }
+    }
+    const auto tiles = fairness_.GroupTiles();
+    for (size_t g = 0; g < groups; ++g) {
+      metrics_->FairnessWindowTiles(g, static_cast<double>(tiles[g]));
     }
   }
 
@@ -526,6 +568,7 @@ class DecisionOperator::Impl {
       ScoreWithModel(u, facts, scores, t, &segment);
     }
     d->set_persona(segment);
+    message_persona_ = segment;
     ranking_.clear();
     posteriors_.clear();
     weights_.clear();
@@ -577,6 +620,10 @@ class DecisionOperator::Impl {
       if (metrics_ != nullptr) metrics_->Shown(idx, arm);
     }
     if (shown == 0 && allow_fallback) AddFallback(cat, placement, d);
+    if (placement == catalog::Channel::kHomeTile) {
+      const size_t group = fairness_.GroupOf(profile);  // monitoring only, after the fact
+      for (const auto& ro : d->offers()) fairness_.Shown(group, cat.FindOffer(ro.offer_id()), t);
+    }
     mutable_offers.set_decisions(mutable_offers.decisions() + 1);
     Explain(u, profile, arm, explored, d);
     d->set_processing_latency_us(u.arrival_us > 0 ? static_cast<uint64_t>(std::max<int64_t>(
@@ -634,7 +681,16 @@ class DecisionOperator::Impl {
     ro->set_headline(offer.headline);
     if (view_->messages) {
       MessageRenderer& m = *view_->messages;
-      m.Put(index, m.FocusIntent(index, message_scores_), message_terms_, ro);
+      const int intent = m.FocusIntent(index, message_scores_);
+      const std::string* rephrased = nullptr;
+      if (rephrases_ != nullptr && !rephrases_->entries.empty() &&
+          rephrases_->catalogue_version == cat.version()) {
+        const auto& rendered = m.Render(index, intent, message_terms_);
+        rephrased = rephrases_->Find(index, message_persona_, intent, rendered.body);
+        if (rephrased != nullptr) m.Fill(rendered, *rephrased, ro);
+      }
+      if (rephrased == nullptr) m.Put(index, intent, message_terms_, ro);
+      if (metrics_ != nullptr) metrics_->MessageShown(rephrased != nullptr);
     } else {
       ro->set_message(offer.headline);
     }
@@ -758,6 +814,11 @@ class DecisionOperator::Impl {
   std::vector<double> weights_;
   std::vector<RankCandidate> ranking_;
   std::vector<const std::string*> offer_ids_;
+  FairnessMonitor fairness_;
+  std::vector<double> skews_;
+  std::unique_ptr<Rephraser> rephraser_;            // null: no rephrasing
+  std::shared_ptr<const RephraseTable> rephrases_;  // this step's snapshot
+  std::string message_persona_;                     // the current decision's persona
   v1::Decision decision_;
   v1::Trigger trigger_;
   std::span<const float> message_scores_;  // the current decision's intent scores
@@ -798,6 +859,7 @@ DecisionOperator::MessageCacheStats DecisionOperator::message_cache_stats() cons
 
 void DecisionOperator::CheckOptions(const DecisionOptions& options,
                                     const catalog::Catalog& catalog) {
+  CheckCatalogPhrases(catalog, options);
   for (const auto& [offer, lever] : options.levers) {
     if (catalog.FindOffer(offer) < 0) {
       throw ConfigError("decision.lever." + offer,
