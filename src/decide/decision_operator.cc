@@ -437,8 +437,12 @@ class DecisionOperator::Impl {
         }
         if (candidates_.empty()) continue;
         v1::Decision& d = FreshDecision();
+        // A hand-off step has no event id: its hand-off id keeps decision ids distinct
+        // (they name the decision, across customers too).
         const std::string trigger_key =
-            std::string(u.event.event_id.empty() ? std::string_view("handoff") : u.event.event_id) +
+            (!u.event.event_id.empty()    ? std::string(u.event.event_id)
+             : u.event.handoff != nullptr ? "handoff:" + u.event.handoff->handoff_id()
+                                          : std::string("handoff")) +
             "|" + intent.id;
         MakeDecision(u, channel, candidates_, t, trigger_key, scores, arm, table, state,
                      /*allow_fallback=*/false, &d);
