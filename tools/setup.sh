@@ -7,6 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git clang-format
   librdkafka-dev librocksdb-dev libtorch-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+  # SQLite's FTS5 (bm25) indexes the catalogue's product documents for grounded messages.
+  libsqlite3-dev
   kcat prometheus gnuplot-nox curl python3 python3-yaml
   # Debian's LibTorch calls the generic libblas.so.3; without OpenBLAS that is the
   # reference BLAS and matrix products run ~20x slower.
