@@ -9,8 +9,10 @@
 //                    apply_path
 //   offers.jsonl     one offer per line: id, name, product, tile, intents, value,
 //                    priority, eligibility (catalog/expression.h), channels,
-//                    fallback, headline
-//   documents.jsonl  (optional) product documents with passages, for grounded messages
+//                    fallback, headline, message (a template, see MessageTemplate)
+//   documents.jsonl  (optional) product documents: id, title, url, product, passages
+//                    [{id, kind, text}]: terms, rates, fees, limits, eligibility and risk
+//                    warnings, the facts that grounded messages cite
 //
 // Every file is versioned by digest: `version()` names the whole catalogue,
 // `taxonomy_version()` the taxonomy alone; both go into every decision. A broken file
@@ -72,6 +74,68 @@ struct Product {
   std::string apply_path;  // web application form, "" = none
 };
 
+// What a passage of a product document says. A risk warning is the required warning of
+// a sensitive product: every message of an offer of that product carries it.
+enum class PassageKind : uint8_t {
+  kTerms,
+  kRate,
+  kFee,
+  kLimit,
+  kEligibility,
+  kBenefit,
+  kRiskWarning
+};
+std::string_view PassageKindName(PassageKind kind);  // "terms", ..., "risk_warning"
+
+// A passage of a product document (grounding for messages).
+struct Passage {
+  std::string id;  // stable id, e.g. "DOC_CC_TRAVEL#fees"
+  PassageKind kind = PassageKind::kTerms;
+  std::string text;  // one or a few sentences; no citation markers
+};
+struct Document {
+  std::string id;
+  std::string title;
+  std::string url;
+  int product = -1;
+  std::vector<Passage> passages;
+};
+
+// A passage by position: documents()[document].passages[passage].
+struct PassageRef {
+  int document = -1;
+  int passage = -1;
+  bool operator==(const PassageRef&) const = default;
+};
+
+// An offer's message template (offers.jsonl "message"), compiled at load. Text with
+// placeholders:
+//   {name} {headline} {product}   the offer's name, headline, its product's name
+//   {intent}                      the name of the offer's intent the visitor scores
+//                                 highest (its first intent when none scores)
+//   {passage:DOC#id}              that passage, cited
+//   {retrieved:DOC} {retrieved:DOC:N}
+//                                 the N (default 1, at most 5) passages of document DOC
+//                                 that best match the visitor (full-text retrieval),
+//                                 cited; risk warnings are never retrieved
+// Each passage becomes whole sentences, so text before a passage must end its sentence.
+// Template text (with its fields filled in) must state no fact (message_text.h
+// StatesFact): every fact comes from a cited passage. Risk warnings of a sensitive
+// product are appended to every message of its offers, cited. Without "message" the
+// template is "{headline}." followed by {retrieved:DOC:2} of the product's first
+// document, if it has one.
+struct TemplatePart {
+  enum class Kind : uint8_t { kText, kName, kHeadline, kProduct, kIntent, kPassage, kRetrieved };
+  Kind kind = Kind::kText;
+  std::string text;    // kText
+  PassageRef passage;  // kPassage: the passage; kRetrieved: .document only
+  int count = 0;       // kRetrieved: passages to retrieve
+};
+struct MessageTemplate {
+  std::string source;  // as written
+  std::vector<TemplatePart> parts;
+};
+
 struct Offer {
   std::string id;
   std::string name;
@@ -84,22 +148,13 @@ struct Offer {
   Expression eligibility;
   std::array<bool, kChannelCount> channels{};
   bool fallback = false;  // shown when nothing else survives the policy
+  MessageTemplate message;
   // Derived from the product.
   bool credit = false;
   bool sensitive = false;
-};
-
-// A passage of a product document (grounding for messages).
-struct Passage {
-  std::string id;  // stable id, e.g. "DOC_CC_TRAVEL#fees"
-  std::string text;
-};
-struct Document {
-  std::string id;
-  std::string title;
-  std::string url;
-  int product = -1;
-  std::vector<Passage> passages;
+  // Sensitive products: the risk warnings of the product's documents (at least one, or
+  // the catalogue does not load).
+  std::vector<PassageRef> risk_warnings;
 };
 
 // The raw files of a catalogue (what LoadCatalog reads), for tests and the fuzzer.
@@ -120,6 +175,10 @@ class Catalog {
   int FindProduct(std::string_view code) const;
   int FindOffer(std::string_view id) const;
   int FindOfferByTile(std::string_view tile) const;
+  int FindDocument(std::string_view id) const;
+  const Passage& passage(PassageRef ref) const {
+    return documents_[static_cast<size_t>(ref.document)].passages[static_cast<size_t>(ref.passage)];
+  }
 
   // "cat-" + 12 hex digits of the digest of all files; "tax-" + digest of the taxonomy.
   const std::string& version() const { return version_; }

@@ -11,6 +11,8 @@
 #include <unordered_map>
 
 #include "catalog/catalog.h"
+#include "catalog/message_template.h"
+#include "catalog/message_text.h"
 #include "common/hash.h"
 
 namespace intentstream::catalog {
@@ -34,6 +36,7 @@ class Entry {
     throw CatalogError(where_ + ": field '" + std::string(field) + "': " + msg);
   }
   [[noreturn]] void Fail(const std::string& msg) const { throw CatalogError(where_ + ": " + msg); }
+  const std::string& where() const { return where_; }
 
   // Every field present must be one of `known`.
   void OnlyFields(std::initializer_list<std::string_view> known) const {
@@ -147,6 +150,26 @@ std::string_view ChannelName(Channel channel) {
   return "?";
 }
 
+std::string_view PassageKindName(PassageKind kind) {
+  switch (kind) {
+    case PassageKind::kTerms:
+      return "terms";
+    case PassageKind::kRate:
+      return "rate";
+    case PassageKind::kFee:
+      return "fee";
+    case PassageKind::kLimit:
+      return "limit";
+    case PassageKind::kEligibility:
+      return "eligibility";
+    case PassageKind::kBenefit:
+      return "benefit";
+    case PassageKind::kRiskWarning:
+      return "risk_warning";
+  }
+  return "?";
+}
+
 std::optional<Channel> ChannelFromName(std::string_view name) {
   for (size_t i = 0; i < kChannelCount; ++i) {
     if (ChannelName(static_cast<Channel>(i)) == name) return static_cast<Channel>(i);
@@ -181,6 +204,12 @@ int Catalog::FindProduct(std::string_view code) const {
 int Catalog::FindOffer(std::string_view id) const {
   for (size_t i = 0; i < offers_.size(); ++i) {
     if (offers_[i].id == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+int Catalog::FindDocument(std::string_view id) const {
+  for (size_t i = 0; i < documents_.size(); ++i) {
+    if (documents_[i].id == id) return static_cast<int>(i);
   }
   return -1;
 }
@@ -249,12 +278,20 @@ std::shared_ptr<const Catalog> ParseCatalog(const CatalogFiles& files) {
 
   seen.clear();
   std::set<std::string> tiles;
+  // Message templates name documents, which come last: compiled once those are read.
+  struct PendingTemplate {
+    std::string where;  // file:line: offer 'X'
+    std::string source;
+  };
+  std::vector<PendingTemplate> templates;
   ForEachEntry(origin, "offers.jsonl", files.offers, [&](Entry& e) {
     e.OnlyFields({"id", "name", "headline", "product", "tile", "intents", "value", "priority",
-                  "eligibility", "channels", "fallback"});
+                  "eligibility", "channels", "fallback", "message"});
     Offer o;
     o.id = e.String("id");
     e.Name("offer", o.id);
+    templates.push_back({e.where(), e.String("message", false)});
+    if (e.Has("message") && templates.back().source.empty()) e.Fail("message", "is empty");
     if (!seen.insert(o.id).second) e.Fail("id", "duplicate offer id");
     o.name = e.String("name");
     o.headline = e.Has("headline") ? e.String("headline") : o.name;
@@ -311,10 +348,10 @@ std::shared_ptr<const Catalog> ParseCatalog(const CatalogFiles& files) {
 
   seen.clear();
   ForEachEntry(origin, "documents.jsonl", files.documents, [&](Entry& e) {
-    e.OnlyFields({"id", "title", "url", "product", "passages"});
     Document d;
     d.id = e.String("id");
     e.Name("document", d.id);
+    e.OnlyFields({"id", "title", "url", "product", "passages"});
     if (!seen.insert(d.id).second) e.Fail("id", "duplicate document id");
     d.title = e.String("title");
     d.url = e.String("url", false);
@@ -328,16 +365,62 @@ std::shared_ptr<const Catalog> ParseCatalog(const CatalogFiles& files) {
     }
     std::set<std::string> ids;
     for (const auto& p : e.Raw("passages")) {
+      const bool kind_ok = !p.is_object() || !p.contains("kind") || p["kind"].is_string();
       if (!p.is_object() || !p.contains("id") || !p.contains("text") || !p["id"].is_string() ||
-          !p["text"].is_string() || p.size() != 2) {
-        e.Fail("passages", "each passage is {\"id\": string, \"text\": string}");
+          !p["text"].is_string() || !kind_ok || p.size() != 2 + (p.contains("kind") ? 1 : 0)) {
+        e.Fail("passages",
+               "each passage is {\"id\": string, \"kind\": string (optional), \"text\": "
+               "string}");
       }
-      Passage passage{d.id + "#" + p["id"].get<std::string>(), p["text"].get<std::string>()};
+      Passage passage;
+      passage.id = d.id + "#" + p["id"].get<std::string>();
+      passage.text = p["text"].get<std::string>();
+      if (p["id"].get<std::string>().empty()) e.Fail("passages", "a passage id is empty");
       if (!ids.insert(passage.id).second) e.Fail("passages", "duplicate passage id " + passage.id);
+      if (passage.text.find_first_not_of(" \t") == std::string::npos) {
+        e.Fail("passages", "passage " + passage.id + " has no text");
+      }
+      if (!CitationMarkers(passage.text).empty()) {
+        e.Fail("passages", "passage " + passage.id + " contains a citation marker like [1]");
+      }
+      if (p.contains("kind")) {
+        const std::string kind = p["kind"].get<std::string>();
+        bool known = false;
+        for (int k = 0; k <= static_cast<int>(PassageKind::kRiskWarning); ++k) {
+          if (PassageKindName(static_cast<PassageKind>(k)) == kind) {
+            passage.kind = static_cast<PassageKind>(k);
+            known = true;
+          }
+        }
+        if (!known) {
+          e.Fail("passages", "passage " + passage.id + ": unknown kind '" + kind +
+                                 "' (terms, rate, fee, limit, eligibility, benefit, "
+                                 "risk_warning)");
+        }
+      }
       d.passages.push_back(std::move(passage));
     }
     cat->documents_.push_back(std::move(d));
   });
+
+  // Message templates and risk warnings, now that the documents are known.
+  for (size_t i = 0; i < cat->offers_.size(); ++i) {
+    Offer& o = cat->offers_[i];
+    const std::string where = templates[i].where + ": field 'message': ";
+    std::string error;
+    auto compiled = CompileMessageTemplate(templates[i].source, *cat, o, &error);
+    if (!compiled) throw CatalogError(where + error);
+    o.message = std::move(*compiled);
+    if (o.sensitive) {
+      o.risk_warnings = RiskWarningsOf(*cat, o.product);
+      if (o.risk_warnings.empty()) {
+        throw CatalogError(where + "product '" +
+                           cat->products_[static_cast<size_t>(o.product)].code +
+                           "' is sensitive, but no document of it in documents.jsonl has a "
+                           "passage of kind risk_warning (every message must carry one)");
+      }
+    }
+  }
 
   cat->taxonomy_version_ = "tax-" + Digest({&files.taxonomy});
   cat->version_ =

@@ -13,9 +13,12 @@
 #include "common/hash.h"
 #include "decide/arbitration.h"
 #include "decide/exploration.h"
+#include "decide/fairness.h"
 #include "decide/features.h"
 #include "decide/feedback.h"
 #include "decide/intent_rules.h"
+#include "decide/message_check.h"
+#include "decide/messages.h"
 #include "decide/policy.h"
 #include "decide/posteriors.h"
 
@@ -76,11 +79,15 @@ std::string DescribeEvent(const v1::SessionEvent& e) {
 
 // What the operator derives from one catalogue version.
 struct CatalogView {
-  explicit CatalogView(std::shared_ptr<const catalog::Catalog> c, const op::IntentModel* model)
+  CatalogView(std::shared_ptr<const catalog::Catalog> c, const op::IntentModel* model,
+              const DecisionOptions& options)
       : catalog(std::move(c)),
         matcher(std::make_shared<IntentMatcher>(catalog)),
         features(matcher),
         rules(matcher) {
+    if (options.messages) {
+      messages = std::make_unique<MessageRenderer>(catalog, options.message_cache_entries);
+    }
     for (size_t i = 0; i < catalog->offers().size(); ++i) {
       const auto& o = catalog->offers()[i];
       for (size_t ch = 0; ch < catalog::kChannelCount; ++ch) {
@@ -96,7 +103,8 @@ struct CatalogView {
   FeatureBuilder features;
   RuleIntentScorer rules;
   std::array<std::vector<int>, catalog::kChannelCount> by_channel;
-  std::vector<int> model_to_catalog;  // model output -> catalogue intent, -1 if absent
+  std::vector<int> model_to_catalog;          // model output -> catalogue intent, -1 if absent
+  std::unique_ptr<MessageRenderer> messages;  // null: messages are the headlines
 };
 
 // Modification times of a catalogue directory's files, to notice a new version.
@@ -126,10 +134,24 @@ class DecisionOperator::Impl {
         log_(log),
         reload_(reload),
         policy_version_(options_.Version()),
-        rules_(AllRules()) {
+        rules_(AllRules()),
+        fairness_(options_.fairness, catalog->offers().size()) {
+    if (options_.rephrase.enabled) {
+      if (models_.chat == nullptr) {
+        throw ConfigError("decision.messages.rephrase.enabled",
+                          "rephrasing needs a chat-completions client, and none is configured");
+      }
+      if (!options_.messages) {
+        throw ConfigError("decision.messages.rephrase.enabled",
+                          "rephrasing needs decision.messages.enabled = true");
+      }
+      rephraser_ = std::make_unique<Rephraser>(options_, *models_.chat, metrics_, log_);
+    }
+    if (metrics_ != nullptr) metrics_->FairnessGroups(fairness_.groups());
     Install(std::move(catalog));
     if (!options_.catalog_dir.empty()) stamp_ = DirectoryStamp(options_.catalog_dir);
   }
+  ~Impl() { FreshDecision(); }
 
   void SetCatalog(std::shared_ptr<const catalog::Catalog> c) {
     std::lock_guard lock(pending_mu_);
@@ -137,30 +159,47 @@ class DecisionOperator::Impl {
   }
   std::shared_ptr<const catalog::Catalog> catalog() const { return view_->catalog; }
   const DecisionOptions& options() const { return options_; }
+  DecisionOperator::MessageCacheStats message_cache_stats() const {
+    if (!view_->messages) return {};
+    const auto s = view_->messages->cache_stats();
+    return {s.hits, s.misses};
+  }
 
   void Decide(std::span<op::VisitorUpdate> updates, op::StateWriter& state,
               op::DecisionSink& sink) {
     TakePendingCatalog();
     MaybeReload();
+    if (rephraser_) rephrases_ = rephraser_->Snapshot();
     const size_t intents = view_->catalog->intents().size();
     ScoreIntents(updates, intents);
     for (size_t i = 0; i < updates.size(); ++i) {
       Handle(updates[i], std::span<const float>(scores_.data() + i * intents, intents), state,
              sink);
     }
+    FreshDecision();  // nothing stays lent between steps (a reload may replace the renderer)
   }
 
   void Flush(op::StateWriter& state) {
     for (auto& [task, table] : tables_) {
       if (table.dirty()) state.PutTaskValue(task, kPosteriorsName, table.Serialize());
     }
+    PublishFairness();
   }
 
   void ForgetTasks() { tables_.clear(); }
 
  private:
   void Install(std::shared_ptr<const catalog::Catalog> c) {
-    view_ = std::make_shared<CatalogView>(std::move(c), models_.intents);
+    view_ = std::make_shared<CatalogView>(std::move(c), models_.intents, options_);
+    fairness_.Reset(view_->catalog->offers().size());
+    if (rephraser_) {
+      std::vector<std::string> personas = {kAllSegment};
+      if (models_.propensity != nullptr && !models_.propensity->personas().empty()) {
+        personas = models_.propensity->personas();
+      }
+      rephraser_->SetCatalog(view_->catalog, std::move(personas));
+      rephrases_ = rephraser_->Snapshot();
+    }
     cat_ids_.clear();
     for (const auto& i : view_->catalog->intents()) cat_ids_.push_back(i.id);
     if (metrics_ != nullptr) {
@@ -318,7 +357,7 @@ class DecisionOperator::Impl {
       if (offers.last_home_decision_ms() == 0 ||
           t - offers.last_home_decision_ms() >= options_.home_min_interval_ms ||
           t < offers.last_home_decision_ms()) {
-        v1::Decision d;
+        v1::Decision& d = FreshDecision();
         MakeDecision(u, catalog::Channel::kHomeTile,
                      view_->by_channel[static_cast<size_t>(catalog::Channel::kHomeTile)], t,
                      app->event_id(), scores, arm, table, state, /*allow_fallback=*/true, &d);
@@ -326,6 +365,30 @@ class DecisionOperator::Impl {
         sink.Emit(d);
       }
     }
+  }
+
+  // The skews of the fairness window, to the metrics.
+  void PublishFairness() {
+    if (metrics_ == nullptr) return;
+    fairness_.Skews(&skews_);
+    const size_t groups = fairness_.groups().size();
+    for (size_t o = 0; o < fairness_.offers(); ++o) {
+      for (size_t g = 0; g < groups; ++g) {
+        metrics_->ParitySkew(static_cast<int>(o), g, skews_[o * groups + g]);
+      }
+    }
+    const auto tiles = fairness_.GroupTiles();
+    for (size_t g = 0; g < groups; ++g) {
+      metrics_->FairnessWindowTiles(g, static_cast<double>(tiles[g]));
+    }
+  }
+
+  // The one Decision object every decision is made in: cleared, it keeps its strings and
+  // sub-messages allocated. Messages lent to its tiles go back first (messages.h Put).
+  v1::Decision& FreshDecision() {
+    if (view_->messages) view_->messages->Reclaim();
+    decision_.Clear();
+    return decision_;
   }
 
   void StoreIntents(v1::VisitorState* st, std::span<const float> scores, int64_t t) const {
@@ -373,9 +436,13 @@ class DecisionOperator::Impl {
           }
         }
         if (candidates_.empty()) continue;
-        v1::Decision d;
+        v1::Decision& d = FreshDecision();
+        // A hand-off step has no event id: its hand-off id keeps decision ids distinct
+        // (they name the decision, across customers too).
         const std::string trigger_key =
-            std::string(u.event.event_id.empty() ? std::string_view("handoff") : u.event.event_id) +
+            (!u.event.event_id.empty()    ? std::string(u.event.event_id)
+             : u.event.handoff != nullptr ? "handoff:" + u.event.handoff->handoff_id()
+                                          : std::string("handoff")) +
             "|" + intent.id;
         MakeDecision(u, channel, candidates_, t, trigger_key, scores, arm, table, state,
                      /*allow_fallback=*/false, &d);
@@ -384,7 +451,8 @@ class DecisionOperator::Impl {
           sink.Emit(d);  // the audit of why nothing was sent
           continue;
         }
-        v1::Trigger trig;
+        v1::Trigger& trig = trigger_;
+        trig.Clear();
         trig.set_trigger_id("t-" + Hex64(Fnv1a64(std::string(u.customer_id) + "|" + trigger_key)));
         trig.set_customer_id(std::string(u.customer_id));
         trig.set_intent(intent.id);
@@ -471,6 +539,10 @@ class DecisionOperator::Impl {
       is->set_score(scores[i]);
     }
 
+    // What messages are rendered for: this visitor's intents and recent search terms.
+    message_scores_ = scores;
+    if (view_->messages) view_->messages->RecentTerms(*u.state, &message_terms_);
+
     // Policy.
     survivors_.clear();
     removals_.clear();
@@ -500,6 +572,7 @@ class DecisionOperator::Impl {
       ScoreWithModel(u, facts, scores, t, &segment);
     }
     d->set_persona(segment);
+    message_persona_ = segment;
     ranking_.clear();
     posteriors_.clear();
     weights_.clear();
@@ -545,13 +618,16 @@ class DecisionOperator::Impl {
     for (size_t r = 0; r < shown; ++r) {
       const size_t s = static_cast<size_t>(order_of[r]);
       const int idx = survivors_[s];
-      AddRanked(cat.offers()[static_cast<size_t>(idx)], static_cast<uint32_t>(r + 1),
-                posteriors_[s], weights_[s], model_p_[s] >= 0 ? "model+posterior" : "posterior",
-                logging[r], explored, d);
+      AddRanked(idx, static_cast<uint32_t>(r + 1), posteriors_[s], weights_[s],
+                model_p_[s] >= 0 ? "model+posterior" : "posterior", logging[r], explored, d);
       MutableOffer(&mutable_offers, cat.offers()[static_cast<size_t>(idx)].id).set_segment(segment);
       if (metrics_ != nullptr) metrics_->Shown(idx, arm);
     }
     if (shown == 0 && allow_fallback) AddFallback(cat, placement, d);
+    if (placement == catalog::Channel::kHomeTile) {
+      const size_t group = fairness_.GroupOf(profile);  // monitoring only, after the fact
+      for (const auto& ro : d->offers()) fairness_.Shown(group, cat.FindOffer(ro.offer_id()), t);
+    }
     mutable_offers.set_decisions(mutable_offers.decisions() + 1);
     Explain(u, profile, arm, explored, d);
     d->set_processing_latency_us(u.arrival_us > 0 ? static_cast<uint64_t>(std::max<int64_t>(
@@ -595,9 +671,10 @@ class DecisionOperator::Impl {
     }
   }
 
-  void AddRanked(const catalog::Offer& offer, uint32_t rank, const Posterior& post, double cw,
-                 const char* source, double logging, bool explored, v1::Decision* d) {
+  void AddRanked(int index, uint32_t rank, const Posterior& post, double cw, const char* source,
+                 double logging, bool explored, v1::Decision* d) {
     const auto& cat = *view_->catalog;
+    const catalog::Offer& offer = cat.offers()[static_cast<size_t>(index)];
     auto* ro = d->add_offers();
     ro->set_offer_id(offer.id);
     if (offer.product >= 0)
@@ -606,7 +683,21 @@ class DecisionOperator::Impl {
     ro->set_score(static_cast<float>(post.mean()));
     ro->set_tile_id(offer.tile);
     ro->set_headline(offer.headline);
-    ro->set_message(offer.headline);
+    if (view_->messages) {
+      MessageRenderer& m = *view_->messages;
+      const int intent = m.FocusIntent(index, message_scores_);
+      const std::string* rephrased = nullptr;
+      if (rephrases_ != nullptr && !rephrases_->entries.empty() &&
+          rephrases_->catalogue_version == cat.version()) {
+        const auto& rendered = m.Render(index, intent, message_terms_);
+        rephrased = rephrases_->Find(index, message_persona_, intent, rendered.body);
+        if (rephrased != nullptr) m.Fill(rendered, *rephrased, ro);
+      }
+      if (rephrased == nullptr) m.Put(index, intent, message_terms_, ro);
+      if (metrics_ != nullptr) metrics_->MessageShown(rephrased != nullptr);
+    } else {
+      ro->set_message(offer.headline);
+    }
     FillFactors(options_, offer, post, cw, source, ro->mutable_factors());
     ro->set_logging_propensity(static_cast<float>(logging));
     ro->set_explored(explored);
@@ -630,9 +721,8 @@ class DecisionOperator::Impl {
       if (best < 0 || o.priority > cat.offers()[static_cast<size_t>(best)].priority) best = idx;
     }
     if (best < 0) return;
-    const auto& o = cat.offers()[static_cast<size_t>(best)];
     const Posterior prior{options_.prior_alpha, options_.prior_beta};
-    AddRanked(o, 1, prior, 1.0, "static", 1.0, false, d);
+    AddRanked(best, 1, prior, 1.0, "static", 1.0, false, d);
     d->set_fallback(true);
   }
 
@@ -728,6 +818,15 @@ class DecisionOperator::Impl {
   std::vector<double> weights_;
   std::vector<RankCandidate> ranking_;
   std::vector<const std::string*> offer_ids_;
+  FairnessMonitor fairness_;
+  std::vector<double> skews_;
+  std::unique_ptr<Rephraser> rephraser_;            // null: no rephrasing
+  std::shared_ptr<const RephraseTable> rephrases_;  // this step's snapshot
+  std::string message_persona_;                     // the current decision's persona
+  v1::Decision decision_;
+  v1::Trigger trigger_;
+  std::span<const float> message_scores_;  // the current decision's intent scores
+  std::vector<uint32_t> message_terms_;    // ... and the visitor's recent search terms
 };
 
 DecisionOperator::DecisionOperator(DecisionOptions options,
@@ -758,9 +857,13 @@ std::shared_ptr<const catalog::Catalog> DecisionOperator::catalog() const {
 const DecisionOptions& DecisionOperator::options() const {
   return impl_->options();
 }
+DecisionOperator::MessageCacheStats DecisionOperator::message_cache_stats() const {
+  return impl_->message_cache_stats();
+}
 
 void DecisionOperator::CheckOptions(const DecisionOptions& options,
                                     const catalog::Catalog& catalog) {
+  CheckCatalogPhrases(catalog, options);
   for (const auto& [offer, lever] : options.levers) {
     if (catalog.FindOffer(offer) < 0) {
       throw ConfigError("decision.lever." + offer,

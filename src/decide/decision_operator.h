@@ -13,7 +13,10 @@
 //      exploration (exploration.h) -> top k, or the fallback offer; a deterministic
 //      holdout arm gets the catalogue's static ranking.
 // Every decision records its removals, reasons, factors, logging propensities, arm,
-// seed and versions, and is stored as the customer's latest for its placement.
+// seed and versions, and is stored as the customer's latest for its placement. Every
+// tile and trigger carries a grounded, cited message (messages.h), optionally rephrased
+// in the background (rephrase.h); the tiles shown feed the fairness monitor
+// (fairness.h), published before each commit.
 //
 // The catalogue can be replaced between steps (a reload); decisions name the version
 // that made them. Not thread-safe: one instance per processing thread.
@@ -27,6 +30,7 @@
 #include "common/logging.h"
 #include "decide/decision_metrics.h"
 #include "decide/options.h"
+#include "decide/rephrase.h"
 #include "operator/models.h"
 #include "operator/stage.h"
 
@@ -36,12 +40,15 @@ struct DecisionModels {
   const op::IntentModel* intents = nullptr;         // null: rule-based intent scores
   const op::PropensityModel* propensity = nullptr;  // null: posteriors from the prior
   std::string encoder_version;                      // Decision.model_version
+  // Rephrases messages (decision.messages.rephrase.enabled); must outlive the operator.
+  ChatClient* chat = nullptr;
 };
 
 class DecisionOperator final : public op::DecisionOperator {
  public:
   // `metrics` may be null. `reload_requested`, if given, is set by a signal handler
-  // (SIGHUP): the catalogue directory is re-read at the next step.
+  // (SIGHUP): the catalogue directory is re-read at the next step. Throws ConfigError
+  // when rephrasing is enabled without `models.chat`.
   DecisionOperator(DecisionOptions options, std::shared_ptr<const catalog::Catalog> catalog,
                    DecisionModels models, DecisionMetrics* metrics, const Logger& log,
                    std::atomic<bool>* reload_requested = nullptr);
@@ -56,6 +63,14 @@ class DecisionOperator final : public op::DecisionOperator {
   void SetCatalog(std::shared_ptr<const catalog::Catalog> catalog);
   std::shared_ptr<const catalog::Catalog> catalog() const;
   const DecisionOptions& options() const;
+
+  // Lookups of the rendered-message cache of the current catalogue (zero with messages
+  // off), for benchmarks and metrics.
+  struct MessageCacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  MessageCacheStats message_cache_stats() const;
 
   // Checks per-offer and per-intent configuration keys against the catalogue. Throws
   // ConfigError naming the key.

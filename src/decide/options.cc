@@ -28,6 +28,26 @@ double ParseDouble(const std::string& key, const std::string& v, double min, dou
   return out;
 }
 
+// "a, b ,c" -> {"a", "b", "c"}; empty items dropped.
+std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream in(v);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    const size_t e = item.find_last_not_of(" \t");
+    out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
 template <typename Setter>
 Spec Int(std::string key, std::string def, std::string doc, int64_t min, int64_t max, Setter set) {
   return Spec{std::move(key), std::move(def), std::move(doc),
@@ -148,6 +168,61 @@ std::vector<Spec> BuildSpecs() {
                      }
                      if (o.trigger_channels.empty()) throw ConfigError(k, "no channel");
                    }});
+  s.push_back(
+      Spec{"decision.messages.enabled", "true",
+           "Grounded, cited messages from the offers' templates (false: the headline, "
+           "uncited)",
+           [](O& o, const std::string& k, const std::string& v) { o.messages = ParseBool(k, v); }});
+  s.push_back(Int("decision.messages.cache_entries", "4096",
+                  "Rendered messages kept (offer x top intent x recent search terms), LRU", 1,
+                  1 << 24,
+                  [](O& o, int64_t v) { o.message_cache_entries = static_cast<size_t>(v); }));
+  s.push_back(Spec{
+      "decision.messages.forbidden_phrases", Join(d.forbidden_phrases),
+      "Comma-separated phrases no message may contain (any case, whole words)",
+      [](O& o, const std::string&, const std::string& v) { o.forbidden_phrases = SplitList(v); }});
+  s.push_back(Spec{"decision.messages.forbidden_phrases.credit", Join(d.forbidden_credit_phrases),
+                   "Comma-separated phrases no message of a credit product may contain",
+                   [](O& o, const std::string&, const std::string& v) {
+                     o.forbidden_credit_phrases = SplitList(v);
+                   }});
+  s.push_back(Spec{"decision.messages.rephrase.enabled", "false",
+                   "Rephrase template messages with a chat-completions model (in the "
+                   "background; a rephrase that loses a citation, adds a number or has a "
+                   "forbidden phrase is rejected)",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     o.rephrase.enabled = ParseBool(k, v);
+                   }});
+  s.push_back(Spec{"decision.messages.rephrase.model", "",
+                   "Model name sent with each rephrase request (empty: the endpoint's default)",
+                   [](O& o, const std::string&, const std::string& v) { o.rephrase.model = v; }});
+  s.push_back(Int("decision.messages.rephrase.refresh_ms", "3600000",
+                  "How often every rephrase is refreshed, ms (wall clock)", 1000, int64_t{1} << 40,
+                  [](O& o, int64_t v) { o.rephrase.refresh_ms = v; }));
+  s.push_back(Int("decision.messages.rephrase.max_bytes", "600",
+                  "Rephrases longer than this are rejected, bytes", 16, 100000,
+                  [](O& o, int64_t v) { o.rephrase.max_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("decision.fairness.window_ms", std::to_string(d.fairness.window_ms),
+                  "Fairness monitor: rolling window of shown tiles, ms of event time", 60000,
+                  int64_t{1} << 42, [](O& o, int64_t v) { o.fairness.window_ms = v; }));
+  s.push_back(Int("decision.fairness.buckets", "28",
+                  "Fairness monitor: buckets the window moves by", 1, 10000,
+                  [](O& o, int64_t v) { o.fairness.buckets = static_cast<int>(v); }));
+  s.push_back(Spec{"decision.fairness.groups", Join(d.fairness.groups),
+                   "Fairness monitor: comma-separated monitored groups "
+                   "(CustomerProfile.monitoring.gender values); others count as 'other'",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     o.fairness.groups = SplitList(v);
+                     if (o.fairness.groups.empty()) throw ConfigError(k, "no group");
+                     for (const auto& g : o.fairness.groups) {
+                       if (g == "other") throw ConfigError(k, "'other' is implied");
+                     }
+                   }});
+  s.push_back(Int("decision.fairness.min_tiles", "200",
+                  "Fairness monitor: a skew is reported only when the group and the offer "
+                  "each have this many tiles in the window",
+                  1, 1 << 30,
+                  [](O& o, int64_t v) { o.fairness.min_tiles = static_cast<uint32_t>(v); }));
   return s;
 }
 
@@ -222,6 +297,12 @@ std::string DecisionOptions::Version() const {
   for (const auto& [k, v] : trigger_thresholds) s << '|' << k << '=' << v;
   for (const auto& [k, v] : trigger_cooldowns) s << '|' << k << '=' << v;
   for (const auto& c : trigger_channels) s << '|' << c;
+  // What shapes a decision's messages (not the cache or the fairness monitor, which
+  // change no decision).
+  s << "|messages=" << messages;
+  for (const auto& p : forbidden_phrases) s << '|' << p;
+  for (const auto& p : forbidden_credit_phrases) s << '|' << p;
+  s << "|rephrase=" << rephrase.enabled << '/' << rephrase.model << '/' << rephrase.max_bytes;
   char buf[24];
   std::snprintf(buf, sizeof buf, "pol-%012llx",
                 static_cast<unsigned long long>(Fnv1a64(s.str()) & 0xffffffffffffull));

@@ -20,6 +20,34 @@ struct Cap {
   int64_t window_ms = 7 * kDayMs;
 };
 
+// Optional rephrasing of template messages by a chat-completions model (messages.h,
+// rephrase.h). Never on the per-event path: a background thread rephrases each offer x
+// persona x intent and a decision only looks the result up.
+struct RephraseOptions {
+  // Off by default; on needs a chat client handed to the operator.
+  bool enabled = false;
+  // Model name sent with each request. Default: "" (the endpoint's default).
+  std::string model;
+  // How often every rephrase is refreshed, ms of wall-clock time. Default: 1 h.
+  int64_t refresh_ms = 3'600'000;
+  // Replies longer than this many bytes are rejected. Default: 600.
+  size_t max_bytes = 600;
+};
+
+// The fairness monitor (fairness.h): each offer's share of the homepage tiles shown to a
+// monitored group against its share of all tiles, over a rolling event-time window.
+struct FairnessOptions {
+  // Window length, ms of event time, and the buckets it moves by. Default: 7 days, 28.
+  int64_t window_ms = 7 * kDayMs;
+  int buckets = 28;
+  // Monitored groups (CustomerProfile.monitoring.gender values); any other value, or
+  // none, counts as "other". Default: female, male, undisclosed.
+  std::vector<std::string> groups = {"female", "male", "undisclosed"};
+  // A skew is reported only when the group and the offer each have at least this many
+  // tiles in the window (fewer: too noisy to mean anything; the gauge is NaN). Default: 200.
+  uint32_t min_tiles = 200;
+};
+
 struct DecisionOptions {
   // Catalogue directory (models/catalog layout); empty: the built-in copy. A directory
   // is re-read when its files change (checked every reload_check_ms) or on SIGHUP; a
@@ -90,6 +118,25 @@ struct DecisionOptions {
   std::map<std::string, int64_t> trigger_cooldowns;
   // Channels tried in order for a trigger. Default: push, email.
   std::vector<std::string> trigger_channels = {"push", "email"};
+
+  // Grounded messages (messages.h): each tile's and trigger's message is its offer's
+  // template filled with cited passages. Off: the message is the headline, uncited (for
+  // measuring what rendering costs). Default: on.
+  bool messages = true;
+  // Rendered messages kept (offer x top intent x recent search terms), LRU. Default: 4096.
+  size_t message_cache_entries = 4096;
+  // Phrases no message may contain (any case, whole words), and phrases no message of a
+  // credit product may contain. Checked against the catalogue's templates and passages
+  // at load, and against every rephrase.
+  std::vector<std::string> forbidden_phrases = {
+      "guaranteed returns", "guaranteed return", "risk-free", "risk free", "no risk",
+      "cannot lose",        "can't lose"};
+  std::vector<std::string> forbidden_credit_phrases = {
+      "pre-approved",          "preapproved",     "guaranteed approval",
+      "guaranteed acceptance", "no credit check", "instant approval"};
+  RephraseOptions rephrase;
+
+  FairnessOptions fairness;
 
   double ThresholdOf(const std::string& intent) const;
   int64_t CooldownOf(const std::string& intent) const;

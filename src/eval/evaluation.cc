@@ -506,11 +506,93 @@ std::string WriteCalibration(const std::string& out_dir, const std::vector<std::
 
 }  // namespace
 
+namespace {
+
+std::vector<std::pair<std::string, bool>> Logged(const Example& ex) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& [tile, clicked] : ex.impressions) {
+    out.emplace_back(std::string(sim::Intents()[static_cast<size_t>(tile)].offer_id), clicked);
+  }
+  return out;
+}
+
+int64_t Millis(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1'000'000;
+}
+
+}  // namespace
+
+std::vector<Exposure> ModelExposures(const Dataset& data, const std::vector<const Example*>& test,
+                                     const std::vector<Prediction>& predictions, size_t top_k) {
+  std::vector<Exposure> out;
+  for (size_t i = 0; i < test.size(); ++i) {
+    const Example& ex = *test[i];
+    Exposure e;
+    e.group = GroupAt(data, ex.customer_id, ex.time_ms);
+    std::vector<size_t> order(kTiles);
+    for (size_t t = 0; t < kTiles; ++t) order[t] = t;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return predictions[i].tile[a] > predictions[i].tile[b];
+    });
+    for (size_t k = 0; k < top_k && k < kTiles; ++k) {
+      e.shown.emplace_back(sim::Intents()[order[k]].offer_id);
+    }
+    e.logged = Logged(ex);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Exposure> DecisionExposures(const Dataset& data,
+                                        const std::vector<const Example*>& test,
+                                        const std::vector<v1::Decision>& decisions, size_t* in_test,
+                                        size_t* matched) {
+  std::unordered_map<std::string, const Example*> by_login;
+  for (const Example* ex : test) by_login[ex->id] = ex;
+  std::vector<Exposure> out;
+  *in_test = *matched = 0;
+  for (const auto& d : decisions) {
+    const int64_t t = Millis(d.trigger_time());
+    if (d.placement() != "home_tile" || d.customer_id().empty() || data.SplitOf(t) != 2) continue;
+    ++*in_test;
+    Exposure e;
+    e.group = GroupAt(data, d.customer_id(), t);
+    for (const auto& o : d.offers()) e.shown.push_back(o.offer_id());
+    if (const auto it = by_login.find(d.trigger_event_id()); it != by_login.end()) {
+      ++*matched;
+      e.logged = Logged(*it->second);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* result) {
-  if (options.predictions_path.empty() && !options.trivial) {
-    return "give --predictions FILE or --model trivial";
+  const bool model_given = !options.predictions_path.empty() || options.trivial;
+  if (!model_given && options.decisions_path.empty()) {
+    return "give --predictions FILE or --model trivial (or --decisions FILE)";
   }
   if (!(options.threshold > 0 && options.threshold <= 1)) return "--threshold must be in (0, 1]";
+  std::vector<v1::Decision> decisions;
+  if (!options.decisions_path.empty()) {
+    if (auto error = ReadDecisions(options.decisions_path, &decisions, &result->decision_repeats);
+        !error.empty()) {
+      return error;
+    }
+    std::shared_ptr<const catalog::Catalog> catalog;
+    try {
+      catalog = options.catalog_dir.empty() ? catalog::DefaultCatalog()
+                                            : catalog::LoadCatalog(options.catalog_dir);
+    } catch (const catalog::CatalogError& e) {
+      return std::string("--catalog: ") + e.what();
+    }
+    result->audit = AuditMessages(decisions, *catalog, options.message_options);
+    result->audited = true;
+  }
+  if (options.data_dir.empty()) {
+    if (model_given) return "--data is required to evaluate a model";
+    return "";
+  }
   Dataset data;
   if (std::string error = data.Load(options.data_dir); !error.empty()) return error;
   const std::vector<Example> examples = BuildExamples(data, options.examples);
@@ -521,6 +603,13 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
     if (ex.split == 0) ++train_count;
   }
   if (test.empty()) return "--data: the test period has no app LOGIN (no decision points)";
+  if (!decisions.empty()) {
+    result->decisions_bias =
+        BiasCheck(DecisionExposures(data, test, decisions, &result->decisions_in_test,
+                                    &result->decisions_matched),
+                  options.bias);
+  }
+  if (!model_given) return "";
   if (train_count == 0)
     return "--data: the train period has no app LOGIN (nothing to fit baselines on)";
 
@@ -562,6 +651,8 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
   add("reference: oracle intent", false,
       [&](const Example& ex) { return baselines.FromIntent(ex.intent, ex); });
 
+  result->model_bias =
+      BiasCheck(ModelExposures(data, test, rows[0].predictions, options.bias_top_k), options.bias);
   result->rows.clear();
   std::vector<std::string> names;
   std::vector<std::array<Calibration, 2>> curves;
@@ -591,7 +682,11 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
     md << "# Offline evaluation\n\nTest period decision points (app logins): " << test.size()
        << ". Conversion threshold " << options.threshold << ", horizon "
        << options.examples.horizon_ms / kDayMs << " days.\n\n"
-       << FormatMarkdown(result->rows);
+       << FormatMarkdown(result->rows) << "\n## Bias check\n\n```\n"
+       << FormatBias(options.model_name + ", top " + std::to_string(options.bias_top_k) +
+                         " tiles, test period",
+                     result->model_bias, options.bias)
+       << "```\n";
     if (!csv || !md) return "--out: cannot write results into " + options.out_dir;
     result->plot_note = WriteCalibration(options.out_dir, names, curves);
   }

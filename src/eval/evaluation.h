@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "decide/options.h"
+#include "eval/bias.h"
 #include "eval/dataset.h"
 #include "eval/logistic.h"
+#include "eval/message_audit.h"
 
 namespace intentstream::eval {
 
@@ -100,9 +103,16 @@ class Baselines {
 
 // A whole run, as the tool does it.
 struct EvaluationOptions {
-  std::string data_dir;          // journeygen --out
+  std::string data_dir;          // journeygen --out; empty: only the decisions audit
   std::string predictions_path;  // model predictions; empty with trivial = true
   bool trivial = false;          // evaluate the trivial model instead of a file
+  // A decisions log (intentstream run --decisions-out): its messages are audited, and
+  // with data_dir its test-period homepage decisions get a bias check.
+  std::string decisions_path;
+  std::string catalog_dir;  // the catalogue the decisions were made with; "": built-in
+  decide::DecisionOptions message_options;  // the forbidden phrase lists
+  BiasOptions bias;
+  size_t bias_top_k = 3;  // a model "shows" its k best tiles (the homepage has 3)
   std::string model_name = "model";
   std::string out_dir;             // results.csv, results.md, calibration.*; empty = none
   std::string write_trivial_path;  // also write the trivial model's predictions file here
@@ -112,12 +122,29 @@ struct EvaluationOptions {
 };
 
 struct EvaluationResult {
-  std::vector<Metrics> rows;  // the model first, then baselines and references
-  std::string plot_note;      // where the calibration plot went, or why it is missing
+  std::vector<Metrics> rows;        // the model first, then baselines and references
+  std::string plot_note;            // where the calibration plot went, or why it is missing
+  std::vector<BiasRow> model_bias;  // the model's top-k tiles, test period
+  // The decisions log: its audit, its repeats dropped, and its bias check (test-period
+  // homepage decisions; `decisions_matched` of them at a LOGIN of the world).
+  bool audited = false;
+  MessageAudit audit;
+  size_t decision_repeats = 0;
+  std::vector<BiasRow> decisions_bias;
+  size_t decisions_in_test = 0, decisions_matched = 0;
 };
 
 // Returns "" on success, else a readable error.
 std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* result);
+
+// The bias check's decision points: the model's top-k tiles at each test example; the
+// homepage decisions of the log in the test period.
+std::vector<Exposure> ModelExposures(const Dataset& data, const std::vector<const Example*>& test,
+                                     const std::vector<Prediction>& predictions, size_t top_k);
+std::vector<Exposure> DecisionExposures(const Dataset& data,
+                                        const std::vector<const Example*>& test,
+                                        const std::vector<v1::Decision>& decisions, size_t* in_test,
+                                        size_t* matched);
 
 // The table as fixed-width text, CSV and Markdown.
 std::string FormatTable(const std::vector<Metrics>& rows);

@@ -1,8 +1,11 @@
 #include "serve/decision_probe.h"
 
+#include <cmath>
+
 namespace intentstream::serve {
 
 using prometheus::BuildCounter;
+using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 namespace {
@@ -10,7 +13,7 @@ const char* kPlacements[] = {"home_tile", "push", "email", "in_app"};
 const char* kFeedback[] = {"impression", "click", "dismissal", "conversion"};
 }  // namespace
 
-DecisionProbe::DecisionProbe(prometheus::Registry& registry) {
+DecisionProbe::DecisionProbe(prometheus::Registry& registry) : registry_(registry) {
   decisions_ = &BuildCounter()
                     .Name("intentstream_decisions_total")
                     .Help(
@@ -70,6 +73,62 @@ DecisionProbe::DecisionProbe(prometheus::Registry& registry) {
                       .Register(registry);
   reload_ok_ = &reloads.Add({{"result", "ok"}});
   reload_failed_ = &reloads.Add({{"result", "refused"}});
+  auto& messages = BuildCounter()
+                       .Name("intentstream_messages_total")
+                       .Help(
+                           "Messages of tiles and triggers, by source: the template's text or an "
+                           "accepted rephrase")
+                       .Register(registry);
+  message_source_[0] = &messages.Add({{"source", "template"}});
+  message_source_[1] = &messages.Add({{"source", "rephrase"}});
+  auto& rephrase = BuildCounter()
+                       .Name("intentstream_message_rephrase_total")
+                       .Help(
+                           "Requests to rephrase a message, by result: accepted, a failure of "
+                           "the endpoint, or why the answer was refused")
+                       .Register(registry);
+  for (size_t r = 0; r < decide::kRephraseOutcomes; ++r) {
+    rephrase_[r] = &rephrase.Add(
+        {{"result", decide::RephraseOutcomeName(static_cast<decide::RephraseOutcome>(r))}});
+  }
+  skew_ = &BuildGauge()
+               .Name("intentstream_offer_parity_skew_ratio")
+               .Help(
+                   "Fairness: an offer's share of the homepage tiles shown to a monitored "
+                   "group over its share of all tiles, minus 1, in the rolling window (0 is "
+                   "parity; NaN: too few tiles)")
+               .Register(registry);
+}
+
+void DecisionProbe::FairnessGroups(const std::vector<std::string>& groups) {
+  groups_ = groups;
+  auto& tiles = BuildGauge()
+                    .Name("intentstream_fairness_window_tiles")
+                    .Help(
+                        "Fairness: homepage tiles shown to each monitored group in the rolling "
+                        "window")
+                    .Register(registry_);
+  window_tiles_.clear();
+  for (const auto& g : groups_) window_tiles_.push_back(&tiles.Add({{"group", g}}));
+}
+
+void DecisionProbe::ParitySkew(int offer, size_t group, double skew) {
+  if (offer < 0 || static_cast<size_t>(offer) >= skew_index_.size()) return;
+  auto& gauges = *skew_index_[static_cast<size_t>(offer)];
+  if (group < gauges.size()) gauges[group]->Set(skew);
+}
+
+void DecisionProbe::FairnessWindowTiles(size_t group, double tiles) {
+  if (group < window_tiles_.size()) window_tiles_[group]->Set(tiles);
+}
+
+void DecisionProbe::MessageShown(bool rephrased) {
+  message_source_[rephrased ? 1 : 0]->Increment();
+}
+
+void DecisionProbe::Rephrase(decide::RephraseOutcome outcome) {
+  const auto r = static_cast<size_t>(outcome);
+  if (r < rephrase_.size()) rephrase_[r]->Increment();
 }
 
 void DecisionProbe::Catalogue(const std::vector<std::string>& offer_ids,
@@ -97,6 +156,22 @@ void DecisionProbe::Catalogue(const std::vector<std::string>& offer_ids,
       }
     }
     feedback_index_.push_back(&f->second);
+  }
+  // Skews: every series is NaN until the monitor has enough tiles for it; an offer gone
+  // from the catalogue keeps its series, NaN.
+  for (auto& [id, gauges] : skew_by_id_) {
+    for (auto* g : gauges) g->Set(std::nan(""));
+  }
+  skew_index_.clear();
+  for (const auto& id : offer_ids) {
+    auto [it, fresh] = skew_by_id_.try_emplace(id);
+    if (fresh) {
+      for (const auto& group : groups_) {
+        it->second.push_back(&skew_->Add({{"offer", id}, {"group", group}}));
+        it->second.back()->Set(std::nan(""));
+      }
+    }
+    skew_index_.push_back(&it->second);
   }
   removed_index_.clear();
   for (const auto& r : rules) removed_index_.push_back(&removed_->Add({{"rule", r}}));

@@ -7,6 +7,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -35,8 +36,14 @@ class DecisionProbe final : public decide::DecisionMetrics {
   void Trigger(int intent) override;
   void TriggerSuppressed(int intent, const std::string& reason) override;
   void CatalogueReload(bool ok) override;
+  void MessageShown(bool rephrased) override;
+  void Rephrase(decide::RephraseOutcome outcome) override;
+  void FairnessGroups(const std::vector<std::string>& groups) override;
+  void ParitySkew(int offer, size_t group, double skew) override;
+  void FairnessWindowTiles(size_t group, double tiles) override;
 
  private:
+  prometheus::Registry& registry_;
   prometheus::Family<prometheus::Counter>* decisions_;
   prometheus::Family<prometheus::Counter>* shown_;
   prometheus::Family<prometheus::Counter>* feedback_;
@@ -62,6 +69,15 @@ class DecisionProbe final : public decide::DecisionMetrics {
   std::vector<std::string> intent_ids_;
   std::vector<std::string> suppression_reasons_;
   std::vector<std::vector<prometheus::Counter*>> suppressed_index_;  // [intent][reason]
+  // Messages and rephrasing (fixed label sets; Rephrase comes from a background thread).
+  std::array<prometheus::Counter*, 2> message_source_{};  // template, rephrase
+  std::array<prometheus::Counter*, decide::kRephraseOutcomes> rephrase_{};
+  // Fairness: skew gauges per offer id x group, kept across reloads.
+  prometheus::Family<prometheus::Gauge>* skew_;
+  std::vector<std::string> groups_;
+  std::vector<prometheus::Gauge*> window_tiles_;  // per group
+  std::map<std::string, std::vector<prometheus::Gauge*>> skew_by_id_;
+  std::vector<std::vector<prometheus::Gauge*>*> skew_index_;  // per catalogue offer
 };
 
 }  // namespace intentstream::serve

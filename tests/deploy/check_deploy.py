@@ -40,6 +40,7 @@ COUNTERS = {
     "intentstream_identity_handoffs_merged_total", "intentstream_state_commits_total",
     "intentstream_visitor_cache_requests_total", "intentstream_model_cache_requests_total",
     "intentstream_decisions_total", "intentstream_triggers_total",
+    "intentstream_messages_total", "intentstream_message_rephrase_total",
 }
 HISTOGRAMS = {
     "intentstream_state_commit_seconds", "intentstream_processing_latency_seconds",
@@ -51,7 +52,8 @@ GAUGES = {
     "intentstream_ready", "intentstream_state_live_data_bytes", "intentstream_state_sst_bytes",
     "intentstream_state_memtable_bytes", "intentstream_state_sessions",
     "intentstream_state_pending_compaction_bytes", "intentstream_state_write_stopped",
-    "intentstream_offer_parity_skew_ratio", "intentstream_build_info",
+    "intentstream_offer_parity_skew_ratio", "intentstream_fairness_window_tiles",
+    "intentstream_build_info",
 }
 KNOWN_SERIES = COUNTERS | GAUGES | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 METRIC_RE = re.compile(r"\bintentstream_[a-z0-9_]+")
@@ -174,6 +176,8 @@ class Checker:
             "intent mix": "intentstream_decisions_total",
             "offer mix": "intentstream_triggers_total",
             "fairness skew": "intentstream_offer_parity_skew_ratio",
+            "fairness window": "intentstream_fairness_window_tiles",
+            "message sources and rephrase results": "intentstream_message_rephrase_total",
             "build info": "intentstream_build_info",
         }
         for what, metric in wanted.items():
@@ -744,6 +748,14 @@ def run_selftest(root, promtool_bin):
 
     case("promtool test rules: dead-letter threshold 1% -> 50%",
          lambda t: edit(t, "deploy/prometheus/alerts.yml", "> 0.01\n", "> 0.5\n"),
+         promtool_check("test", "rules", "alerts_test.yml"))
+    case("promtool test rules: parity skew bound 0.15 -> 0.25",
+         lambda t: edit(t, "deploy/prometheus/alerts.yml", "abs(intentstream_offer_parity_skew_ratio) > 0.15",
+                        "abs(intentstream_offer_parity_skew_ratio) > 0.25"),
+         promtool_check("test", "rules", "alerts_test.yml"))
+    case("promtool test rules: parity skew without abs() (negative skew missed)",
+         lambda t: edit(t, "deploy/prometheus/alerts.yml", "abs(intentstream_offer_parity_skew_ratio) > 0.15",
+                        "intentstream_offer_parity_skew_ratio > 0.15"),
          promtool_check("test", "rules", "alerts_test.yml"))
     case("promtool test rules: processor-down 'for' 2m -> 10m",
          lambda t: edit(t, "deploy/prometheus/alerts.yml", "== 0\n        for: 2m", "== 0\n        for: 10m"),

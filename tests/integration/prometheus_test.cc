@@ -6,12 +6,15 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <thread>
 
+#include "decide/decision_operator.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
+#include "serve/decision_probe.h"
 #include "support/child_process.h"
 #include "support/events.h"
 #include "support/http_client.h"
@@ -125,6 +128,118 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   runner.join();
   prom.Kill(SIGTERM);
   prom.Wait(std::chrono::seconds(10));
+}
+
+// A Prometheus instance scraping one processor on loopback.
+class ScrapingPrometheus {
+ public:
+  ScrapingPrometheus(const testing::TempDir& dir, int target_port)
+      : port_(testing::FreeLoopbackPort()),
+        process_("/usr/bin/prometheus",
+                 {"--config.file=" + WriteConfig(dir, target_port),
+                  "--storage.tsdb.path=" + dir.Sub("tsdb"),
+                  "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+                 dir.Sub("prometheus.log")) {}
+  ~ScrapingPrometheus() {
+    process_.Kill(SIGTERM);
+    process_.Wait(std::chrono::seconds(10));
+  }
+  int port() const { return port_; }
+
+ private:
+  static std::string WriteConfig(const testing::TempDir& dir, int target_port) {
+    const std::string config = dir.Sub("prometheus.yml");
+    std::ofstream(config) << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                             "scrape_configs:\n  - job_name: intentstream\n    static_configs:\n"
+                             "      - targets: ['127.0.0.1:"
+                          << target_port << "']\n";
+    return config;
+  }
+  int port_;
+  testing::ChildProcess process_;
+};
+
+// The fairness monitor end to end: logins of customers of two monitored groups through
+// the processor and the decision operator; one group already holds the business
+// account, so that offer never reaches it. Prometheus must see the skew gauge move from
+// "no data" (NaN) to -1 for that group and past the alert's bound for the other, and
+// the tiles carry template messages.
+TEST(Prometheus, FairnessSkewGaugeMovesWithTheTilesShown) {
+  testing::TempDir dir;
+  runtime::EmbeddedCluster cluster;
+  runtime::ProcessorOptions options;
+  cluster.CreateTopics(options.topics.All(), 2);
+  options.store.dir = dir.Sub("state");
+  options.http_listen = "127.0.0.1:0";
+  options.metrics_interval_ms = 200;
+  LogSink sink(LogSink::Format::kText, LogLevel::kWarn);
+  auto registry = std::make_shared<prometheus::Registry>();
+  serve::DecisionProbe probe(*registry);
+  decide::DecisionOptions decision_options;
+  decision_options.fairness.min_tiles = 10;
+  decide::DecisionOperator decisions(decision_options, catalog::DefaultCatalog(), {}, &probe,
+                                     Logger(&sink, "decide"));
+  runtime::Processor processor(options, cluster.bootstrap_servers(), &sink, registry, nullptr,
+                               &decisions);
+  std::atomic<bool> stop{false};
+  std::thread runner([&] { processor.Run(stop); });
+  ScrapingPrometheus prom(dir, processor.http_port());
+  const std::string female =
+      "intentstream_offer_parity_skew_ratio{offer=\"OFR_BUSINESS_ACCOUNT\",group=\"female\"}";
+  const std::string male =
+      "intentstream_offer_parity_skew_ratio{offer=\"OFR_BUSINESS_ACCOUNT\",group=\"male\"}";
+  ASSERT_TRUE(testing::WaitFor([&] { return std::isnan(Query(prom.port(), female)); },
+                               std::chrono::seconds(60)));
+  // Query() is NaN for "no result" too: the series must exist, with a NaN value.
+  ASSERT_TRUE(testing::WaitFor([&] { return Query(prom.port(), "count(" + female + ")") == 1; },
+                               std::chrono::seconds(60)))
+      << "the gauge is not exported before any tile";
+
+  testing::TestProducer producer(cluster.bootstrap_servers());
+  const int64_t t0 = testing::NowMs() - 120'000;
+  for (int c = 0; c < 40; ++c) {
+    const std::string id = "cust-" + std::to_string(c);
+    auto p = testing::Profile(id, t0);
+    p.set_income_band(v1::INCOME_BAND_MIDDLE);
+    p.set_credit_grade(3);
+    p.add_products_held("CURRENT_ACCOUNT");
+    if (c % 2 == 0) p.add_products_held("BUSINESS_ACCOUNT");
+    p.mutable_monitoring()->set_gender(c % 2 == 0 ? "female" : "male");
+    producer.Send(options.topics.profiles, id, p.SerializeAsString());
+  }
+  producer.Flush();
+  for (int c = 0; c < 40; ++c) {
+    const std::string id = "cust-" + std::to_string(c);
+    producer.Send(
+        options.topics.app, id,
+        testing::App("login-" + std::to_string(c), id, t0 + 1000 + c, v1::APP_ACTION_LOGIN)
+            .SerializeAsString());
+  }
+  producer.Flush();
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return Query(prom.port(), female) == -1; }, std::chrono::seconds(60)))
+      << "the skew of the group that never sees the offer did not reach -1; last "
+      << Query(prom.port(), female);
+  EXPECT_GT(Query(prom.port(), male), 0.15);
+  // The alert's expression holds for exactly these two series.
+  EXPECT_EQ(Query(prom.port(),
+                  "count(abs(intentstream_offer_parity_skew_ratio{offer=\"OFR_BUSINESS_ACCOUNT\"})"
+                  " > 0.15)"),
+            2);
+  EXPECT_EQ(Query(prom.port(), "intentstream_fairness_window_tiles{group=\"female\"}"), 60);
+  EXPECT_EQ(Query(prom.port(), "sum(intentstream_messages_total{source=\"template\"})"), 120);
+  EXPECT_EQ(Query(prom.port(), "sum(intentstream_message_rephrase_total)"), 0);
+  // The new families (NaN gauges included) are valid exposition format.
+  const std::string path = dir.Sub("scrape.txt");
+  std::ofstream(path) << testing::HttpGet(processor.http_port(), "/metrics").body;
+  EXPECT_EQ(
+      std::system(
+          ("promtool check metrics < " + path + " > " + dir.Sub("promtool.log") + " 2>&1").c_str()),
+      0)
+      << "see " << dir.Sub("promtool.log");
+
+  stop = true;
+  runner.join();
 }
 
 }  // namespace

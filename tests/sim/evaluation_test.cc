@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -138,6 +139,22 @@ TEST_F(EvaluationTest, PredictionFilesRoundTripAndBadOnesAreRejected) {
   EXPECT_NEAR(result.rows[0].recall_at_1, 1.0 / 12, 1e-9);
   EXPECT_TRUE(std::filesystem::exists(options.out_dir + "/results.csv"));
   EXPECT_TRUE(std::filesystem::exists(options.out_dir + "/results.md"));
+  // The bias check of the model's top three tiles covers every test decision point, by
+  // monitored group, and is in results.md.
+  std::map<std::string, size_t> points;
+  for (const auto& r : result.model_bias) {
+    if (r.offer == result.model_bias.front().offer) points[r.group] = r.points;
+  }
+  EXPECT_EQ(points.size(), 3u) << "female, male, undisclosed";
+  size_t all = 0;
+  for (const auto& [g, n] : points) all += n;
+  EXPECT_EQ(all, test_->size());
+  for (const auto& e : ModelExposures(*data_, *test_, trivial, 3)) EXPECT_EQ(e.shown.size(), 3u);
+  {
+    std::ifstream md(options.out_dir + "/results.md");
+    const std::string text((std::istreambuf_iterator<char>(md)), {});
+    EXPECT_NE(text.find("bias check: model, top 3 tiles"), std::string::npos);
+  }
 
   // Bad files are rejected with the reason.
   path = *dir_ + "/bad.csv";
@@ -176,6 +193,20 @@ TEST(TeacherTest, RulesMapPagesScreensAndQueries) {
   EXPECT_EQ(t.Label(), Intent::kEverydayServicing);  // one weak vote is not enough
   t.Vote(Intent::kAutoLoan, 1.0);
   EXPECT_EQ(t.Label(), Intent::kAutoLoan);
+}
+
+TEST(EvaluationRunTest, ADecisionsLogAloneIsAuditedWithoutData) {
+  EvaluationOptions options;
+  options.decisions_path = "/nonexistent-decisions.jsonl";
+  EvaluationResult result;
+  EXPECT_EQ(RunEvaluation(options, &result),
+            "--decisions: cannot read /nonexistent-decisions.jsonl");
+  options.decisions_path = testing::TempDir() + "/empty-decisions.jsonl";
+  { std::ofstream(options.decisions_path) << "\n"; }
+  ASSERT_EQ(RunEvaluation(options, &result), "");
+  EXPECT_TRUE(result.audited);
+  EXPECT_EQ(result.audit.decisions, 0u);
+  EXPECT_TRUE(result.rows.empty());
 }
 
 TEST(EvaluationRunTest, MissingDataFailsNamingTheFlag) {

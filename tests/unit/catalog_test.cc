@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "catalog/message_text.h"
 #include "support/temp_dir.h"
 
 namespace intentstream::catalog {
@@ -163,6 +164,127 @@ TEST_F(CatalogFilesTest, VersionFollowsTheContent) {
   EXPECT_NE(a->version(), b->version());
   EXPECT_EQ(a->taxonomy_version(), b->taxonomy_version());
   EXPECT_EQ(b->offers().size(), a->offers().size() + 1);
+}
+
+TEST(CatalogTest, BuiltInOffersHaveTemplatesDocumentsAndRiskWarnings) {
+  const auto cat = DefaultCatalog();
+  EXPECT_GE(cat->documents().size(), 25u);
+  const int travel = cat->FindDocument("DOC_CC_TRAVEL");
+  ASSERT_GE(travel, 0);
+  const auto& doc = cat->documents()[static_cast<size_t>(travel)];
+  EXPECT_EQ(doc.product, cat->FindProduct("CC_TRAVEL"));
+  EXPECT_EQ(doc.passages.front().id, "DOC_CC_TRAVEL#rate");
+  EXPECT_EQ(doc.passages.front().kind, PassageKind::kRate);
+  for (const auto& o : cat->offers()) {
+    EXPECT_FALSE(o.message.source.empty()) << o.id << " has no template";
+    bool cites = false;
+    for (const auto& p : o.message.parts) {
+      cites = cites || p.kind == TemplatePart::Kind::kPassage ||
+              p.kind == TemplatePart::Kind::kRetrieved;
+    }
+    EXPECT_TRUE(cites) << o.id << "'s template cites no document";
+    EXPECT_EQ(o.sensitive, !o.risk_warnings.empty()) << o.id;
+    for (const auto& w : o.risk_warnings) {
+      EXPECT_EQ(cat->passage(w).kind, PassageKind::kRiskWarning);
+      EXPECT_EQ(cat->documents()[static_cast<size_t>(w.document)].product, o.product);
+    }
+  }
+}
+
+TEST_F(CatalogFilesTest, BrokenTemplatesFailNamingFileOfferAndWhat) {
+  const auto base = files_;
+  files_.origin = "cat";
+  auto with = [&](const std::string& from, const std::string& to) {
+    files_ = base;
+    files_.origin = "cat";
+    const size_t at = files_.offers.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    files_.offers.replace(at, from.size(), to);
+    return Error();
+  };
+  EXPECT_EQ(with("{passage:DOC_CC_TRAVEL#rate}", "{passage:DOC_CC_TRAVEL#nope}"),
+            "cat/offers.jsonl:3: offer 'OFR_TRAVEL_CARD': field 'message': no passage "
+            "'DOC_CC_TRAVEL#nope' in document 'DOC_CC_TRAVEL'");
+  EXPECT_EQ(with("{passage:DOC_CC_TRAVEL#rate}", "{passage:DOC_NOPE#rate}"),
+            "cat/offers.jsonl:3: offer 'OFR_TRAVEL_CARD': field 'message': unknown document "
+            "'DOC_NOPE' in {passage:DOC_NOPE#rate}");
+  EXPECT_THAT(with("{retrieved:DOC_CC_TRAVEL:1}", "{retrieved:DOC_GONE}"),
+              HasSubstr("offer 'OFR_TRAVEL_CARD': field 'message': unknown document 'DOC_GONE'"));
+  EXPECT_THAT(with("Made for spending abroad.", "Made for {colour}."),
+              HasSubstr("offer 'OFR_TRAVEL_CARD': field 'message': unknown placeholder {colour}"));
+  EXPECT_THAT(with("{retrieved:DOC_CC_TRAVEL:1}", "{retrieved:DOC_CC_TRAVEL:9}"),
+              HasSubstr("the count must be 1..5"));
+  EXPECT_THAT(with("Made for spending abroad.", "Made for spending {abroad."),
+              HasSubstr("field 'message': unclosed '{' at position 19"));
+  EXPECT_THAT(with("Made for spending abroad.", "No fee when you spend abroad."),
+              HasSubstr("field 'message': the template text 'No fee when you spend abroad.' "
+                        "states a fact"));
+  EXPECT_THAT(with("Made for spending abroad.", "Earn 2 miles."), HasSubstr("states a fact"));
+  EXPECT_THAT(with("Made for spending abroad.", "Made for spending abroad"),
+              HasSubstr("before {passage:DOC_CC_TRAVEL#rate} must end its sentence"));
+  EXPECT_THAT(with(R"("message": "{name}. {retrieved:DOC_APP:2}")",
+                   R"("message": "{product}. {retrieved:DOC_APP:2}")"),
+              HasSubstr("offer 'OFR_APP_PAYMENTS_TIPS': field 'message': {product} but the offer "
+                        "has no product"));
+  EXPECT_THAT(with(R"("message": "{name}. {retrieved:DOC_APP:2}")", R"("message": "")"),
+              HasSubstr("offer 'OFR_APP_PAYMENTS_TIPS': field 'message': is empty"));
+  // A field whose value states a fact is as bad as text that does.
+  EXPECT_THAT(with(R"("message": "Leave your savings to grow.)", R"("message": "{name}.)"),
+              HasSubstr("offer 'OFR_FIXED_SAVER': field 'message': the template text 'Fix your "
+                        "savings rate.' states a fact"));
+}
+
+TEST_F(CatalogFilesTest, BrokenDocumentsFailNamingFileDocumentAndPassage) {
+  const auto base = files_;
+  auto with = [&](const std::string& from, const std::string& to) {
+    files_ = base;
+    files_.origin = "cat";
+    const size_t at = files_.documents.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    files_.documents.replace(at, from.size(), to);
+    return Error();
+  };
+  // The sensitive card's only risk warning gone: its offer cannot carry one.
+  EXPECT_EQ(
+      with(
+          R"("kind": "risk_warning", "text": "Credit is subject to status and affordability, and missing payments could affect your credit score."}]}
+{"id": "DOC_CC_BT")",
+          R"("kind": "terms", "text": "Credit is subject to status."}]}
+{"id": "DOC_CC_BT")"),
+      "cat/offers.jsonl:3: offer 'OFR_TRAVEL_CARD': field 'message': product 'CC_TRAVEL' is "
+      "sensitive, but no document of it in documents.jsonl has a passage of kind "
+      "risk_warning (every message must carry one)");
+  EXPECT_THAT(with(R"("id": "rate", "kind": "rate")", R"("id": "rate", "kind": "teaser")"),
+              HasSubstr("documents.jsonl:3: document 'DOC_MORTGAGE_FIXED': field 'passages': "
+                        "passage DOC_MORTGAGE_FIXED#rate: unknown kind 'teaser'"));
+  EXPECT_THAT(with(R"("text": "Representative 24.9% APR variable,)",
+                   R"("text": "Representative [2] 24.9% APR variable,)"),
+              HasSubstr("passage DOC_CC_TRAVEL#rate contains a citation marker"));
+  EXPECT_THAT(with(R"("id": "fees", "kind": "fee", "text": "There are no foreign)",
+                   R"("id": "rate", "kind": "fee", "text": "There are no foreign)"),
+              HasSubstr("duplicate passage id DOC_CC_TRAVEL#rate"));
+  EXPECT_THAT(with(R"("id": "DOC_CC_TRAVEL", "title")", R"("id": "DOC_CC_TRAVEL", "titel")"),
+              HasSubstr("documents.jsonl:5: document 'DOC_CC_TRAVEL': field 'titel': unknown "
+                        "field"));
+}
+
+TEST(MessageTextTest, SentencesMarkersNumbersAndFacts) {
+  EXPECT_THAT(Sentences("Save 4.9% AER [1]. No fee! Really? end"),
+              ::testing::ElementsAre("Save 4.9% AER [1].", "No fee!", "Really?", "end"));
+  EXPECT_THAT(CitationMarkers("a [1] b [12]. [x] [0] [1234]"), ::testing::ElementsAre(1, 12));
+  EXPECT_EQ(WithoutMarkers("Save 4.9% AER [1]. Costs £5 [2]."), "Save 4.9% AER. Costs £5.");
+  EXPECT_THAT(Numbers("£1,000 at 24.9% over 3 years [2], 0.45%."),
+              ::testing::ElementsAre("1000", "24.9", "3", "0.45"));
+  EXPECT_TRUE(StatesFact("There is no annual fee."));
+  EXPECT_TRUE(StatesFact("Up to £250."));
+  EXPECT_TRUE(StatesFact("Borrowing is subject to status."));
+  EXPECT_TRUE(StatesFact("Pay 2 months later."));
+  EXPECT_FALSE(StatesFact("Made for spending abroad [1]."));
+  EXPECT_FALSE(StatesFact("Banking for your business."));
+  EXPECT_TRUE(ContainsPhrase("A Risk-Free rate!", "risk-free"));
+  EXPECT_FALSE(ContainsPhrase("nonrisk-freeze", "risk-free"));
+  EXPECT_TRUE(ContainsPhrase("you are PRE-APPROVED", "pre-approved"));
+  EXPECT_FALSE(ContainsPhrase("guaranteed returnsx", "guaranteed returns"));
 }
 
 TEST(CatalogLoadTest, MissingDirectoryFailsNamingTheFile) {

@@ -1,19 +1,39 @@
 // intentstream-evaluate: scores a model's test-period predictions on a generated
-// world against the truth, next to baselines fitted in the same run.
+// world against the truth, next to baselines fitted in the same run, with a bias check
+// by monitored group; audits the messages of a decisions log and checks its decisions
+// for bias the same way.
 #include <cstdio>
 #include <iostream>
 #include <string>
 
+#include <map>
+
+#include "common/config.h"
+#include "decide/options.h"
 #include "eval/evaluation.h"
 #include "sim/flags.h"
 
 namespace {
 constexpr char kUsage[] =
     R"(usage: intentstream-evaluate --data DIR (--predictions FILE | --model trivial) [flags]
+       intentstream-evaluate --decisions FILE [--data DIR] [flags]
 
   --data DIR                    output of intentstream-journeygen --out
   --predictions FILE            CSV: example_id,intent,p_convert,<one column per tile id>
   --model trivial               evaluate the built-in trivial model instead
+  --decisions FILE              a decisions log (intentstream run --decisions-out): audit
+                                its messages (factual sentences cited, forbidden phrases,
+                                risk warnings) and, with --data of the same world, check
+                                its test-period homepage decisions for bias
+  --catalog DIR                 the catalogue the decisions were made with (default:
+                                the built-in one)
+  --forbidden-phrases LIST      comma-separated phrases no message may contain (default:
+                                decision.messages.forbidden_phrases' default)
+  --forbidden-credit-phrases L  the same for credit products
+  --bias-top-k N                tiles a model shows per decision point (default 3)
+  --bias-min-points N           decision points a group needs for a show-rate ratio (30)
+  --bias-min-impressions N      impressions a group needs for an acceptance ratio (20)
+  --bias-min-shown N            shows an offer needs before its show rates are judged (20)
   --name NAME                   the model's name in the table (default: model / trivial)
   --out DIR                     write results.csv, results.md, calibration.{csv,dat,gp,png}
   --write-trivial-predictions F also write the trivial model's predictions file (format example)
@@ -30,7 +50,9 @@ int main(int argc, char** argv) {
   sim::Flags flags(
       argc, argv,
       {"--data", "--predictions", "--model", "--name", "--out", "--write-trivial-predictions",
-       "--threshold", "--horizon-days", "--window-days", "--epochs", "--help"},
+       "--threshold", "--horizon-days", "--window-days", "--epochs", "--decisions", "--catalog",
+       "--forbidden-phrases", "--forbidden-credit-phrases", "--bias-top-k", "--bias-min-points",
+       "--bias-min-impressions", "--bias-min-shown", "--help"},
       {"--help"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
@@ -46,14 +68,40 @@ int main(int argc, char** argv) {
   const int horizon_days = flags.Number<int>("--horizon-days", 7);
   const int window_days = flags.Number<int>("--window-days", 14);
   options.train.epochs = flags.Number<int>("--epochs", 8);
+  options.decisions_path = flags.String("--decisions", "");
+  options.catalog_dir = flags.String("--catalog", "");
+  try {
+    std::map<std::string, std::string> phrases;
+    if (flags.Has("--forbidden-phrases")) {
+      phrases["decision.messages.forbidden_phrases"] = flags.String("--forbidden-phrases", "");
+    }
+    if (flags.Has("--forbidden-credit-phrases")) {
+      phrases["decision.messages.forbidden_phrases.credit"] =
+          flags.String("--forbidden-credit-phrases", "");
+    }
+    options.message_options = decide::LoadDecisionOptions(phrases);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  const int top_k = flags.Number<int>("--bias-top-k", 3);
+  options.bias.min_points = flags.Number<size_t>("--bias-min-points", options.bias.min_points);
+  options.bias.min_impressions =
+      flags.Number<size_t>("--bias-min-impressions", options.bias.min_impressions);
+  options.bias.min_shown = flags.Number<size_t>("--bias-min-shown", options.bias.min_shown);
   if (!flags.error().empty()) {
     std::cerr << "error: " << flags.error() << "\n";
     return 2;
   }
-  if (options.data_dir.empty()) {
+  if (options.data_dir.empty() && options.decisions_path.empty()) {
     std::cerr << "error: --data is required (see --help)\n";
     return 2;
   }
+  if (top_k < 1 || top_k > 12) {
+    std::cerr << "error: --bias-top-k must be 1..12 (got " << top_k << ")\n";
+    return 2;
+  }
+  options.bias_top_k = static_cast<size_t>(top_k);
   if (!model.empty() && model != "trivial") {
     std::cerr << "error: --model: unknown model \"" << model << "\" (known: trivial)\n";
     return 2;
@@ -83,8 +131,32 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << error << "\n";
     return 1;
   }
-  std::printf("%s", eval::FormatTable(result.rows).c_str());
-  if (!options.out_dir.empty()) {
+  if (!result.rows.empty()) {
+    std::printf("%s\n", eval::FormatTable(result.rows).c_str());
+    std::printf("%s\n",
+                eval::FormatBias(options.model_name + ", top " +
+                                     std::to_string(options.bias_top_k) + " tiles, test period",
+                                 result.model_bias, options.bias)
+                    .c_str());
+  }
+  if (result.audited) {
+    std::printf("%s", eval::FormatAudit(result.audit, options.decisions_path).c_str());
+    if (result.decision_repeats > 0) {
+      std::printf("  (%zu repeated decision ids dropped: the log is at-least-once)\n",
+                  result.decision_repeats);
+    }
+    std::printf("\n");
+  }
+  if (!options.decisions_path.empty() && !options.data_dir.empty()) {
+    std::printf("%s",
+                eval::FormatBias("the decisions log's homepage decisions, test period (" +
+                                     std::to_string(result.decisions_in_test) + " decisions, " +
+                                     std::to_string(result.decisions_matched) +
+                                     " at a logged LOGIN of the world)",
+                                 result.decisions_bias, options.bias)
+                    .c_str());
+  }
+  if (!options.out_dir.empty() && !result.rows.empty()) {
     std::printf("wrote %s/results.csv and results.md\n%s\n", options.out_dir.c_str(),
                 result.plot_note.c_str());
   }

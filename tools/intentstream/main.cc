@@ -22,6 +22,7 @@
 #include "decide/decision_operator.h"
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
+#include "runtime/decision_log.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
@@ -42,7 +43,7 @@ constexpr const char* kUsage = R"(intentstream - streaming intent and next-best-
 usage:
   intentstream run [--config FILE] [--set KEY=VALUE]... [--embedded]
                    [--replay DIR | --generate [--customers N] [--days N] [--rate N]
-                   [--seed N]] [--exit-when-idle-ms N]
+                   [--seed N]] [--exit-when-idle-ms N] [--decisions-out FILE]
   intentstream help-config     print every configuration key with its default
   intentstream version
 
@@ -60,6 +61,9 @@ run options:
     --rate N             records per second, 0 = as fast as possible (default 20000)
     --seed N             generator seed (default 1)
   --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
+  --decisions-out FILE   also write every decision (as produced to the decisions topic)
+                         to FILE, one JSON object per line (protobuf's JSON mapping), for
+                         intentstream-evaluate --decisions
 
 Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file; any other
 INTENTSTREAM_ variable is an error, except INTENTSTREAM_HTTP_AUTH_TOKEN (the bearer
@@ -81,6 +85,7 @@ struct RunFlags {
     return w;
   }();
   double rate_per_s = 20000;
+  std::string decisions_out;
 };
 
 // Feeds generated traffic to Kafka on its own thread while the processor runs.
@@ -284,13 +289,23 @@ int Run(const RunFlags& flags) {
   models.encoder_version = encoder ? encoder->model_version() : "";
   intentstream::decide::DecisionOperator decision_operator(
       decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
-  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), &decision_operator);
+  std::optional<rt::DecisionLog> decision_log;
+  if (!flags.decisions_out.empty()) decision_log.emplace(decision_operator, flags.decisions_out);
+  intentstream::op::DecisionOperator* op =
+      decision_log ? static_cast<intentstream::op::DecisionOperator*>(&*decision_log)
+                   : &decision_operator;
+  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), op);
   std::optional<TrafficFeed> feed;
   if (flags.generate) feed.emplace(flags, bootstrap, stop, log);
   const rt::RunSummary summary = processor.Run(stop);
   stop = true;  // ends the feed early if the processor stopped first
   feed.reset();
   PrintSummary(summary, processor);
+  if (decision_log) {
+    std::printf("  %-28s %12llu  (%s)\n", "decisions written",
+                static_cast<unsigned long long>(decision_log->written()),
+                flags.decisions_out.c_str());
+  }
   return 0;
 }
 
@@ -348,6 +363,8 @@ int Main(int argc, char** argv) {
     } else if (arg == "--seed") {
       flags.world.seed =
           static_cast<uint64_t>(intentstream::ParseInt("--seed", value("--seed"), 0, INT64_MAX));
+    } else if (arg == "--decisions-out") {
+      flags.decisions_out = value("--decisions-out");
     } else if (arg == "--exit-when-idle-ms") {
       flags.assignments.push_back("processing.exit_when_idle_ms=" + value("--exit-when-idle-ms"));
     } else {
