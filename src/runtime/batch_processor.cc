@@ -1,5 +1,7 @@
 #include "runtime/batch_processor.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -26,21 +28,31 @@ double SecondsSince(SteadyClock::time_point start) {
 // Collects the operator's decisions and triggers as output messages.
 class CollectingSink : public op::DecisionSink {
  public:
-  CollectingSink(const TopicNames& topics, std::vector<OutputMessage>* out, BatchCounts* counts)
-      : topics_(topics), out_(out), counts_(counts) {}
+  CollectingSink(const TopicNames& topics, bool json, std::vector<OutputMessage>* out,
+                 BatchCounts* counts)
+      : topics_(topics), json_(json), out_(out), counts_(counts) {}
 
   void Emit(const v1::Decision& d) override {
     const std::string& key = d.customer_id().empty() ? d.anonymous_id() : d.customer_id();
-    out_->push_back({topics_.decisions, key, d.SerializeAsString()});
+    out_->push_back({topics_.decisions, key, Encode(d)});
     ++counts_->decisions;
   }
   void Emit(const v1::Trigger& t) override {
-    out_->push_back({topics_.triggers, t.customer_id(), t.SerializeAsString()});
+    out_->push_back({topics_.triggers, t.customer_id(), Encode(t)});
     ++counts_->triggers;
   }
 
  private:
+  std::string Encode(const google::protobuf::Message& m) const {
+    if (!json_) return m.SerializeAsString();
+    std::string out;
+    // Our own messages always map to JSON; a failure would be a bug, not bad input.
+    (void)google::protobuf::util::MessageToJsonString(m, &out);
+    return out;
+  }
+
   const TopicNames& topics_;
+  bool json_;
   std::vector<OutputMessage>* out_;
   BatchCounts* counts_;
 };
@@ -434,7 +446,7 @@ void BatchProcessor::RunStages(std::span<op::VisitorUpdate> updates,
   }
   if (operator_ != nullptr) {
     const auto start = SteadyClock::now();
-    CollectingSink sink(options_.topics, out, counts);
+    CollectingSink sink(options_.topics, options_.output_json, out, counts);
     operator_->Decide(updates, state_, sink);
     stage_seconds_[1] += SecondsSince(start);
   }

@@ -218,6 +218,16 @@ std::vector<Spec> BuildSpecs() {
                   &O::http_tls_cert_file));
   s.push_back(Str("http.tls_key_file", "", "PEM private key (unencrypted) of http.tls_cert_file",
                   &O::http_tls_key_file));
+  s.push_back(Spec{"output.format", "protobuf",
+                   "Encoding of decisions and triggers: protobuf (binary, "
+                   "proto/intentstream/v1/decisions.proto) or json (protobuf's JSON mapping, "
+                   "one object per message; readable with kcat)",
+                   [](O& o, const std::string& k, const std::string& v) {
+                     if (v != "protobuf" && v != "json") {
+                       throw ConfigError(k, "must be protobuf or json");
+                     }
+                     o.output_json = v == "json";
+                   }});
   s.push_back(Spec{"log.format", "text", "text or json",
                    [](O& o, const std::string& k, const std::string& v) {
                      if (v != "text" && v != "json") throw ConfigError(k, "must be text or json");

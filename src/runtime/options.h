@@ -124,6 +124,9 @@ struct ProcessorOptions {
 
   // "text" or "json" (one JSON object per line). Default: text.
   std::string log_format = "text";
+  // Encoding of the decisions and triggers topics: protobuf (binary, the contract) or
+  // json (protobuf's JSON mapping, for consumers without the .proto and for kcat).
+  bool output_json = false;
   // debug, info, warn, error. Default: info.
   std::string log_level = "info";
 

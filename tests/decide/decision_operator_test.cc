@@ -138,7 +138,9 @@ TEST_F(OperatorTest, LoginGivesRankedExplainedPolicyCheckedTiles) {
     const auto& f = o.factors();
     EXPECT_NEAR(f.priority(), f.propensity() * f.context_weight() * f.value() * f.lever(),
                 1e-4 * f.priority());
-    if (r > 0) EXPECT_GE(d.offers(r - 1).factors().priority(), f.priority());
+    if (r > 0) {
+      EXPECT_GE(d.offers(r - 1).factors().priority(), f.priority());
+    }
     EXPECT_FLOAT_EQ(o.logging_propensity(), 1.0f) << "no exploration: deterministic";
     EXPECT_FALSE(o.tile_id().empty());
   }
@@ -229,7 +231,9 @@ TEST_F(OperatorTest, CustomerWithoutAProfileGetsAColdStartRanking) {
   EXPECT_GT(d.offers_size(), 0);
   EXPECT_EQ(RemovedBy(d, "OFR_CASHBACK_CARD"), "ELIGIBILITY_UNKNOWN");
   for (const auto& r : d.removed()) {
-    if (r.rule() == "ELIGIBILITY_UNKNOWN") EXPECT_THAT(r.detail(), HasSubstr("no profile"));
+    if (r.rule() == "ELIGIBILITY_UNKNOWN") {
+      EXPECT_THAT(r.detail(), HasSubstr("no profile"));
+    }
   }
   for (const auto& o : d.offers()) EXPECT_EQ(o.product_code(), "") << "service offers only";
 }

@@ -41,11 +41,16 @@ COUNTERS = {
     "intentstream_visitor_cache_requests_total", "intentstream_model_cache_requests_total",
     "intentstream_decisions_total", "intentstream_triggers_total",
     "intentstream_messages_total", "intentstream_message_rephrase_total",
+    "intentstream_decision_offers_total", "intentstream_offer_feedback_total",
+    "intentstream_policy_removals_total", "intentstream_triggers_suppressed_total",
+    "intentstream_feedback_unknown_offer_total", "intentstream_catalogue_reloads_total",
+    "intentstream_output_delivery_failures_total", "intentstream_task_idle_waits_total",
 }
 HISTOGRAMS = {
     "intentstream_state_commit_seconds", "intentstream_processing_latency_seconds",
     "intentstream_event_lag_seconds", "intentstream_stage_seconds",
-    "intentstream_batch_messages",
+    "intentstream_batch_messages", "intentstream_decision_seconds",
+    "intentstream_late_events_lateness_seconds",
 }
 GAUGES = {
     "intentstream_consumer_lag_messages", "intentstream_assigned_partitions",
@@ -53,10 +58,12 @@ GAUGES = {
     "intentstream_state_memtable_bytes", "intentstream_state_sessions",
     "intentstream_state_pending_compaction_bytes", "intentstream_state_write_stopped",
     "intentstream_offer_parity_skew_ratio", "intentstream_fairness_window_tiles",
-    "intentstream_build_info",
+    "intentstream_build_info", "intentstream_task_stream_time_seconds",
+    "intentstream_task_head_skew_seconds", "intentstream_task_buffered_records",
 }
 KNOWN_SERIES = COUNTERS | GAUGES | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 METRIC_RE = re.compile(r"\bintentstream_[a-z0-9_]+")
+RECORDED_RE = re.compile(r"\bintentstream:[a-z0-9_:]+")
 SEVERITIES = {"critical", "warning", "info"}
 DASHBOARD_DATASOURCES = {"${DS_PROMETHEUS}", "prometheus"}
 HTTP_PORT = 9464
@@ -107,6 +114,11 @@ class Checker:
             self.fail("deploy/", "no YAML or JSON files found")
 
     # ------------------------------------------------------------------ metrics
+    def recorded(self):
+        """Names of the recording rules in alerts.yml."""
+        doc = self.load_yaml("deploy/prometheus/alerts.yml")
+        return {r["record"] for g in doc.get("groups", []) for r in g.get("rules", []) if "record" in r}
+
     def check_metric_names(self, where, expr):
         for name in METRIC_RE.findall(expr):
             if name not in KNOWN_SERIES:
@@ -152,7 +164,12 @@ class Checker:
                 self.fail(pw, f"datasource uid {ds!r} is not one of {sorted(DASHBOARD_DATASOURCES)}")
             exprs = [t.get("expr", "") for t in p.get("targets", [])]
             if not any(METRIC_RE.search(e) or re.search(r"\bup\b", e) for e in exprs):
-                self.fail(pw, "no target queries an intentstream_ metric or up")
+                if not any(RECORDED_RE.search(e) for e in exprs):
+                    self.fail(pw, "no target queries an intentstream_ metric, a recording rule or up")
+            for e in exprs:
+                for name in RECORDED_RE.findall(e):
+                    if name not in self.recorded():
+                        self.fail(pw, f"'{name}' is not a recording rule in deploy/prometheus/alerts.yml")
             for t in p.get("targets", []):
                 tds = (t.get("datasource") or {}).get("uid", ds)
                 if tds not in DASHBOARD_DATASOURCES:
@@ -234,7 +251,7 @@ class Checker:
         required = {"IntentstreamConsumerLagGrowing", "IntentstreamDeadLetterRate",
                     "IntentstreamEndToEndLatencySLO", "IntentstreamProcessorDown",
                     "IntentstreamProcessorAbsent", "IntentstreamOfferParitySkew",
-                    "IntentstreamStateWriteStall"}
+                    "IntentstreamStateWriteStall", "IntentstreamNoDecisions"}
         for name in sorted(required - set(alerts)):
             self.fail(where, f"alert {name} is missing")
         if len(alerts) != len(set(alerts)):

@@ -223,7 +223,10 @@ TEST_F(DecisionPipelineTest, ScriptedJourneyGivesExactDecisionsTriggersAndFeedba
   // dismisses the second, logs in again later.
   const std::string first = d1.offers(0).offer_id();
   const std::string second = d1.offers(1).offer_id();
-  const int64_t t1 = t0_ + 3 * 3'600'000;
+  // Phase 2 starts on a posterior bucket boundary (decision.posterior.bucket_ms, 15 min),
+  // so the click and the next login share a bucket whatever the wall clock says.
+  const int64_t bucket_ms = decision_.posterior_bucket_ms;
+  const int64_t t1 = (t0_ + 3 * 3'600'000) / bucket_ms * bucket_ms + bucket_ms;
   int n = 0;
   for (int r = 0; r < 3; ++r) {
     producer.Send(topics_.app, "cust-1",
@@ -283,6 +286,48 @@ TEST_F(DecisionPipelineTest, ScriptedJourneyGivesExactDecisionsTriggersAndFeedba
   EXPECT_EQ(parsed.decision_id(), d2.decision_id());
   EXPECT_EQ(lookups["/v1/decisions/cust-9?placement=home"].status, 404);
   EXPECT_EQ(lookups["/v1/decisions/cust-1?placement=billboard"].status, 400);
+}
+
+TEST_F(DecisionPipelineTest, OutputFormatJsonWritesProtobufsJsonMapping) {
+  options_.output_json = true;  // output.format = json
+  testing::TestProducer producer(cluster_.bootstrap_servers());
+  producer.Send(topics_.profiles, "cust-1", Profile("cust-1", true).SerializeAsString());
+  for (int i = 0; i < 3; ++i) {
+    producer.Send(topics_.web, "anon-1",
+                  testing::Web("w" + std::to_string(i), "anon-1", t0_ + i * 1000,
+                               "/credit-cards/travel-rewards")
+                      .SerializeAsString());
+  }
+  producer.Send(topics_.links, "anon-1",
+                testing::Link("l1", "anon-1", "cust-1", t0_ + 3000).SerializeAsString());
+  producer.Send(
+      topics_.app, "cust-1",
+      testing::App("login-1", "cust-1", t0_ + 60'000, v1::APP_ACTION_LOGIN).SerializeAsString());
+  Sentinels(producer, t0_ + 2 * 3'600'000);
+  producer.Flush();
+  Run();
+  size_t decisions = 0, triggers = 0;
+  for (const auto& [topic, count] : std::vector<std::pair<std::string, size_t*>>{
+           {topics_.decisions, &decisions}, {topics_.triggers, &triggers}}) {
+    for (const auto& m : testing::DrainTopic(cluster_.bootstrap_servers(), topic, kPartitions)) {
+      ASSERT_FALSE(m.value.empty());
+      EXPECT_EQ(m.value.front(), '{') << "JSON, not the binary protobuf: " << topic;
+      if (topic == topics_.decisions) {
+        v1::Decision d;
+        ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(m.value, &d).ok()) << m.value;
+        EXPECT_EQ(d.customer_id(), "cust-1");
+        EXPECT_GT(d.offers_size(), 0);
+        EXPECT_THAT(m.value, HasSubstr("\"offers\""));
+      } else {
+        v1::Trigger t;
+        ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(m.value, &t).ok()) << m.value;
+        EXPECT_EQ(t.intent(), "travel_rewards");
+      }
+      ++*count;
+    }
+  }
+  EXPECT_GT(decisions, 0u);
+  EXPECT_EQ(triggers, 1u);
 }
 
 }  // namespace
