@@ -1,6 +1,7 @@
 #include "decide/decision_operator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -48,10 +49,12 @@ void SetMillis(google::protobuf::Timestamp* ts, int64_t ms) {
   ts->set_nanos(static_cast<int32_t>(ms - s * 1000) * 1000000);
 }
 
+// Explanations format a handful of numbers per decision: to_chars, not printf (which was
+// a measurable share of a decision).
 std::string Fixed(double v, int digits = 2) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, digits);
+  return r.ec == std::errc() ? std::string(buf, r.ptr) : std::string("nan");
 }
 
 Arm ArmOf(std::string_view customer_id, double holdout_percent) {
@@ -587,7 +590,8 @@ class DecisionOperator::Impl {
       const double cw = ContextWeight(options_, placement, offer, scores);
       posteriors_.push_back(post);
       weights_.push_back(cw);
-      ranking_.push_back({post.alpha, post.beta, cw * offer.value * options_.LeverOf(offer.id)});
+      ranking_.push_back({post.alpha, post.beta, cw * offer.value * options_.LeverOf(offer.id),
+                          static_cast<uint32_t>(survivors_[s])});
     }
 
     // Arbitration and exploration.
@@ -610,7 +614,7 @@ class DecisionOperator::Impl {
       explored = options_.exploration_share > 0 && rng.Uniform() < options_.exploration_share;
       order_of = explored ? SampledRanking(ranking_, rng) : ExploitRanking(ranking_);
       logging = LoggingPropensities(ranking_, order_of, k, options_.exploration_share, explored,
-                                    options_.propensity_draws, seed);
+                                    logging_draws_);
     }
     d->set_exploration(explored);
     const size_t shown = std::min(k, order_of.size());
@@ -817,6 +821,7 @@ class DecisionOperator::Impl {
   std::vector<Posterior> posteriors_;
   std::vector<double> weights_;
   std::vector<RankCandidate> ranking_;
+  LoggingDraws logging_draws_{options_.propensity_draws};
   std::vector<const std::string*> offer_ids_;
   FairnessMonitor fairness_;
   std::vector<double> skews_;

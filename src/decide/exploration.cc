@@ -1,6 +1,7 @@
 #include "decide/exploration.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numeric>
 
@@ -92,9 +93,30 @@ std::vector<int> SampledRanking(std::span<const RankCandidate> cands, Rng& rng,
   return RankBy(p);
 }
 
+size_t LoggingDraws::KeyHash::operator()(const Key& k) const {
+  uint64_t h = k.alpha_bits * 0x9e3779b97f4a7c15ull;
+  h ^= (k.beta_bits + 0x632be59bd9b4e019ull + (h << 6) + (h >> 2));
+  h ^= (static_cast<uint64_t>(k.offer) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+  return static_cast<size_t>(h);
+}
+
+std::span<const double> LoggingDraws::Of(const RankCandidate& c) {
+  const Key key{std::bit_cast<uint64_t>(c.alpha), std::bit_cast<uint64_t>(c.beta), c.offer};
+  auto it = memo_.find(key);
+  if (it == memo_.end()) {
+    if (memo_.size() >= max_posteriors_) memo_.clear();
+    // "logging" in the seed: a stream apart from any decision's own draws.
+    Rng rng(KeyHash{}(key) ^ 0x6c6f6767696e67ull);
+    std::vector<double> d(static_cast<size_t>(draws_));
+    for (double& x : d) x = rng.Beta(c.alpha, c.beta);
+    it = memo_.emplace(key, std::move(d)).first;
+  }
+  return it->second;
+}
+
 std::vector<double> LoggingPropensities(std::span<const RankCandidate> cands,
                                         std::span<const int> ranking, size_t k, double share,
-                                        bool explored, int draws, uint64_t seed) {
+                                        bool explored, LoggingDraws& draws) {
   const size_t shown = std::min(k, ranking.size());
   std::vector<double> out(shown, 0.0);
   const auto exploit = ExploitRanking(cands);
@@ -109,11 +131,23 @@ std::vector<double> LoggingPropensities(std::span<const RankCandidate> cands,
     for (size_t r = 0; r < shown; ++r) hits[r] += 1;
     total += 1;
   }
-  Rng rng(seed ^ 0x6c6f6767696e67ull);  // "logging": a stream apart from the decision's
-  for (int d = 0; d < draws; ++d) {
-    const auto sampled = SampledRanking(cands, rng);
+  std::vector<std::span<const double>> per_offer(cands.size());
+  for (size_t i = 0; i < cands.size(); ++i) per_offer[i] = draws.Of(cands[i]);
+  std::vector<double> p(cands.size());
+  std::vector<char> taken(cands.size());
+  for (int d = 0; d < draws.draws(); ++d) {
+    for (size_t i = 0; i < cands.size(); ++i) {
+      p[i] = per_offer[i][static_cast<size_t>(d)] * cands[i].weight;
+    }
+    // Only the first `shown` ranks matter: select them (ties: lower index, as RankBy).
+    std::fill(taken.begin(), taken.end(), 0);
     for (size_t r = 0; r < shown; ++r) {
-      if (sampled[r] == ranking[r]) hits[r] += 1;
+      size_t best = cands.size();
+      for (size_t i = 0; i < cands.size(); ++i) {
+        if (!taken[i] && (best == cands.size() || p[i] > p[best])) best = i;
+      }
+      taken[best] = 1;
+      if (static_cast<int>(best) == ranking[r]) hits[r] += 1;
     }
     total += 1;
   }

@@ -7,14 +7,19 @@
 // a decision used, and the samples, follow from its seed (derived from decision_id), so
 // a replay draws the same. The probability that the policy puts offer o at rank r is
 // (1 - share) [o is at r in the exploit ranking] + share * P_TS(o at r), where P_TS is
-// estimated from `draws` further Thompson rankings with their own seed (plus the one
-// the decision drew, so an offer it showed never gets probability 0).
+// estimated from `draws` further Thompson rankings (plus the one the decision drew, so
+// an offer it showed never gets probability 0). Those draws are a pure function of the
+// offer and its posterior (LoggingDraws), so they are computed once per posterior and
+// reused by every decision that sees it: a segment's posterior is the same for all its
+// customers within a bucket, and sampling it again per decision was most of a
+// decision's cost.
 //
-// Thread-safety: pure functions.
+// Thread-safety: the free functions are pure; a LoggingDraws is used by one thread.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 namespace intentstream::decide {
@@ -44,6 +49,31 @@ class Rng {
 struct RankCandidate {
   double alpha = 1, beta = 1;  // Beta posterior of P(accept)
   double weight = 1;           // context weight x value x lever
+  uint32_t offer = 0;          // which offer (its draws are independent of other offers')
+};
+
+// `draws` Thompson samples of Beta(alpha, beta) for one offer, the same whenever they are
+// asked for (seeded by offer, alpha and beta), memoized. Bounded: the memo is emptied
+// when it holds `max_posteriors` entries, which changes no result.
+class LoggingDraws {
+ public:
+  explicit LoggingDraws(int draws, size_t max_posteriors = 8192)
+      : draws_(draws), max_posteriors_(max_posteriors) {}
+  int draws() const { return draws_; }
+  std::span<const double> Of(const RankCandidate& c);
+
+ private:
+  struct Key {
+    uint64_t alpha_bits, beta_bits;
+    uint32_t offer;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  int draws_;
+  size_t max_posteriors_;
+  std::unordered_map<Key, std::vector<double>, KeyHash> memo_;
 };
 
 // Indexes of `cands` by descending priority at the posterior mean (ties: lower index).
@@ -55,6 +85,6 @@ std::vector<int> SampledRanking(std::span<const RankCandidate> cands, Rng& rng,
 // P(candidate ranking[r] is at rank r) under the mixture above, for r < k.
 std::vector<double> LoggingPropensities(std::span<const RankCandidate> cands,
                                         std::span<const int> ranking, size_t k, double share,
-                                        bool explored, int draws, uint64_t seed);
+                                        bool explored, LoggingDraws& draws);
 
 }  // namespace intentstream::decide

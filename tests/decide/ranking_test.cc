@@ -98,20 +98,23 @@ TEST(Exploration, SamplesAreReproducibleFromTheSeed) {
 }
 
 TEST(Exploration, LoggingPropensitiesAreProbabilities) {
-  const std::vector<RankCandidate> cands = {{2, 50, 1}, {5, 40, 1}, {3, 30, 1}, {30, 300, 1}};
+  const std::vector<RankCandidate> cands = {
+      {2, 50, 1, 0}, {5, 40, 1, 1}, {3, 30, 1, 2}, {30, 300, 1, 3}};
   const auto exploit = ExploitRanking(cands);
   EXPECT_EQ(exploit[0], 1) << "5/45 is the best mean";
   // No exploration: the exploit ranking has probability 1, anything else 0.
-  auto p = LoggingPropensities(cands, exploit, 3, 0.0, false, 64, 9);
+  LoggingDraws draws64(64);
+  auto p = LoggingPropensities(cands, exploit, 3, 0.0, false, draws64);
   EXPECT_EQ(p, (std::vector<double>{1, 1, 1}));
   // With exploration, the probabilities of every candidate at rank 1 sum to one.
   double total = 0;
+  LoggingDraws draws2000(2000);
   for (int first = 0; first < 4; ++first) {
     std::vector<int> ranking = {first};
     for (int i = 0; i < 4; ++i) {
       if (i != first) ranking.push_back(i);
     }
-    const auto q = LoggingPropensities(cands, ranking, 1, 0.5, false, 2000, 11);
+    const auto q = LoggingPropensities(cands, ranking, 1, 0.5, false, draws2000);
     ASSERT_EQ(q.size(), 1u);
     EXPECT_GE(q[0], 0.0);
     total += q[0];
@@ -119,8 +122,32 @@ TEST(Exploration, LoggingPropensitiesAreProbabilities) {
   EXPECT_NEAR(total, 1.0, 1e-9);
   // A shown offer is never given probability zero when it was drawn.
   std::vector<int> unlikely = {2, 0, 1, 3};
-  const auto u = LoggingPropensities(cands, unlikely, 1, 0.1, true, 4, 5);
+  LoggingDraws draws4(4);
+  const auto u = LoggingPropensities(cands, unlikely, 1, 0.1, true, draws4);
   EXPECT_GT(u[0], 0.0);
+}
+
+TEST(Exploration, OffersWithTheSamePosteriorAreDrawnIndependently) {
+  // Two cold-start offers with the same prior: under Thompson sampling each leads half
+  // the time. Draws shared between them would always tie, and the lower index would win.
+  const std::vector<RankCandidate> cands = {{1, 1, 1, 7}, {1, 1, 1, 8}};
+  LoggingDraws draws(4000);
+  const auto second_first =
+      LoggingPropensities(cands, std::vector<int>{1, 0}, 1, 1.0, false, draws);
+  EXPECT_NEAR(second_first[0], 0.5, 0.03);
+}
+
+TEST(Exploration, LoggingDrawsArePureFunctionsOfOfferAndPosterior) {
+  const RankCandidate a{3, 17, 1, 4}, b{3, 17, 1, 5};
+  LoggingDraws memo(16), tiny(16, /*max_posteriors=*/1);
+  const auto drawn = memo.Of(a);
+  const std::vector<double> first(drawn.begin(), drawn.end());
+  ASSERT_EQ(first.size(), 16u);
+  (void)tiny.Of(b);  // evicts nothing it needs: the memo is only a cache
+  const auto again = tiny.Of(a);
+  EXPECT_EQ(std::vector<double>(again.begin(), again.end()), first);
+  const auto other = memo.Of(b);
+  EXPECT_NE(std::vector<double>(other.begin(), other.end()), first) << "offers are independent";
 }
 
 }  // namespace
