@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -209,6 +210,14 @@ void PrintStageTimes(const prometheus::Registry& registry, uint64_t events) {
     }
   }
   if (stages.empty() || total <= 0 || events == 0) return;
+  // In pipeline order (the registry's order is its own).
+  const std::vector<std::string> order = {"decode",   "state",   "model",
+                                          "operator", "produce", "commit"};
+  const auto rank = [&](const std::string& st) {
+    return std::find(order.begin(), order.end(), st) - order.begin();
+  };
+  std::sort(stages.begin(), stages.end(),
+            [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
   std::printf("  %-28s %12s %12s %8s\n", "time per stage", "seconds", "us/event", "share");
   for (const auto& [stage, seconds] : stages) {
     std::printf("    %-26s %12.3f %12.2f %7.1f%%\n", stage.c_str(), seconds,
