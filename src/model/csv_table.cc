@@ -63,8 +63,8 @@ CsvTable ReadCsvTable(std::istream& in, const std::string& source, char delimite
       // The column named is the first one missing, or the first one too many.
       const size_t found = record.fields.size(), expected = table.header.size();
       throw DataFileError(source, static_cast<size_t>(record.line), std::min(found, expected) + 1,
-                          "expected " + std::to_string(expected) + " fields (as in the header), found " +
-                              std::to_string(found));
+                          "expected " + std::to_string(expected) +
+                              " fields (as in the header), found " + std::to_string(found));
     }
     table.rows.push_back(std::move(record));
   }

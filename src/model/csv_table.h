@@ -18,8 +18,7 @@ namespace intentstream::model {
 // whole file, column 0: the whole line).
 class DataFileError : public std::runtime_error {
  public:
-  DataFileError(const std::string& source, size_t line, size_t column,
-                const std::string& message);
+  DataFileError(const std::string& source, size_t line, size_t column, const std::string& message);
   size_t line() const { return line_; }
   size_t column() const { return column_; }
 

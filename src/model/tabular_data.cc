@@ -96,7 +96,7 @@ TabularData EncodeTabular(const CsvTable& table, const std::string& source,
     const std::string v = Lower(Trim(row.fields[static_cast<size_t>(target)]));
     if (v.empty()) {
       throw DataFileError(source, row.line, static_cast<size_t>(target) + 1,
-                     "missing target value (column '" + o.target + "')");
+                          "missing target value (column '" + o.target + "')");
     }
     if (Contains(o.positive, v)) {
       y[r] = 1;
@@ -104,16 +104,16 @@ TabularData EncodeTabular(const CsvTable& table, const std::string& source,
       y[r] = 0;
     } else {
       throw DataFileError(source, row.line, static_cast<size_t>(target) + 1,
-                     "target value '" + v + "' is neither positive (" + JoinNames(o.positive) +
-                         ") nor negative (" + JoinNames(o.negative) + ")");
+                          "target value '" + v + "' is neither positive (" + JoinNames(o.positive) +
+                              ") nor negative (" + JoinNames(o.negative) + ")");
     }
     (y[r] ? data.positives : data.negatives) += 1;
   }
   if (data.positives < 2 || data.negatives < 2) {
     throw DataFileError(source, 0, 0,
-                   "the target needs at least 2 positive and 2 negative rows (found " +
-                       std::to_string(data.positives) + " and " + std::to_string(data.negatives) +
-                       ")");
+                        "the target needs at least 2 positive and 2 negative rows (found " +
+                            std::to_string(data.positives) + " and " +
+                            std::to_string(data.negatives) + ")");
   }
   // Column types.
   for (size_t c = 0; c < table.header.size(); ++c) {
@@ -145,10 +145,10 @@ TabularData EncodeTabular(const CsvTable& table, const std::string& source,
           col.has_missing = true;
         } else if (!ParseNumber(v, &x)) {
           throw DataFileError(source, row.line, c + 1,
-                         "'" + v + "' is not a number, but column '" + col.name + "' is numeric (" +
-                             std::to_string(numbers) + " of its " + std::to_string(present) +
-                             " values are numbers; --categorical " + col.name +
-                             " reads it as categorical)");
+                              "'" + v + "' is not a number, but column '" + col.name +
+                                  "' is numeric (" + std::to_string(numbers) + " of its " +
+                                  std::to_string(present) + " values are numbers; --categorical " +
+                                  col.name + " reads it as categorical)");
         }
       }
     }
