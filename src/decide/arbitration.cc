@@ -6,12 +6,12 @@ namespace intentstream::decide {
 
 Posterior OfferPosterior(const DecisionOptions& o, const BetaCounts& overall,
                          const BetaCounts* segment, const v1::OfferState* own,
-                         double model_propensity) {
+                         double model_propensity, double prior_strength) {
   double a0 = o.prior_alpha, b0 = o.prior_beta;
   if (model_propensity >= 0) {
     const double p = std::clamp(model_propensity, 1e-4, 1 - 1e-4);
-    a0 = p * kModelPriorStrength;
-    b0 = (1 - p) * kModelPriorStrength;
+    a0 = p * prior_strength;
+    b0 = (1 - p) * prior_strength;
   }
   const double misses = std::max(0.0, overall.impressions - overall.clicks);
   Posterior post{a0 + overall.clicks, b0 + misses};

@@ -31,11 +31,14 @@ struct Posterior {
 
 // Strength, in pseudo-observations, of the learned model's propensity used as a prior.
 inline constexpr double kModelPriorStrength = 30;
+// The same for an offer the model was not trained on (its cold-start estimate): weaker,
+// so the offer's own evidence takes over sooner.
+inline constexpr double kColdStartPriorStrength = 10;
 
 // `model_propensity` < 0: no model for this offer.
 Posterior OfferPosterior(const DecisionOptions& options, const BetaCounts& overall,
                          const BetaCounts* segment, const v1::OfferState* own,
-                         double model_propensity);
+                         double model_propensity, double prior_strength = kModelPriorStrength);
 
 double ContextWeight(const DecisionOptions& options, catalog::Channel placement,
                      const catalog::Offer& offer, std::span<const float> intents);

@@ -83,7 +83,7 @@ std::string DescribeEvent(const v1::SessionEvent& e) {
 // What the operator derives from one catalogue version.
 struct CatalogView {
   CatalogView(std::shared_ptr<const catalog::Catalog> c, const op::IntentModel* model,
-              const DecisionOptions& options)
+              const op::PropensityModel* propensity, const DecisionOptions& options)
       : catalog(std::move(c)),
         matcher(std::make_shared<IntentMatcher>(catalog)),
         features(matcher),
@@ -100,6 +100,15 @@ struct CatalogView {
     if (model != nullptr) {
       for (const auto& id : model->intents()) model_to_catalog.push_back(catalog->FindIntent(id));
     }
+    if (propensity != nullptr) {
+      // The offer model's view of this catalogue: offers it was not trained on get their
+      // cold-start representation here, once per version.
+      prepared = propensity->Prepare(ScoringLayoutOf(*catalog, features));
+      known.resize(catalog->offers().size());
+      for (size_t i = 0; i < known.size(); ++i) {
+        known[i] = propensity->Knows(catalog->offers()[i].id);
+      }
+    }
   }
   std::shared_ptr<const catalog::Catalog> catalog;
   std::shared_ptr<const IntentMatcher> matcher;
@@ -108,6 +117,8 @@ struct CatalogView {
   std::array<std::vector<int>, catalog::kChannelCount> by_channel;
   std::vector<int> model_to_catalog;          // model output -> catalogue intent, -1 if absent
   std::unique_ptr<MessageRenderer> messages;  // null: messages are the headlines
+  std::shared_ptr<const op::PreparedLayout> prepared;  // the offer model's, when loaded
+  std::vector<bool> known;  // per offer: the offer model was trained on it
 };
 
 // Modification times of a catalogue directory's files, to notice a new version.
@@ -175,6 +186,7 @@ class DecisionOperator::Impl {
     if (rephraser_) rephrases_ = rephraser_->Snapshot();
     const size_t intents = view_->catalog->intents().size();
     ScoreIntents(updates, intents);
+    ScoreHomePropensities(updates, state);
     for (size_t i = 0; i < updates.size(); ++i) {
       Handle(updates[i], std::span<const float>(scores_.data() + i * intents, intents), state,
              sink);
@@ -193,7 +205,8 @@ class DecisionOperator::Impl {
 
  private:
   void Install(std::shared_ptr<const catalog::Catalog> c) {
-    view_ = std::make_shared<CatalogView>(std::move(c), models_.intents, options_);
+    view_ =
+        std::make_shared<CatalogView>(std::move(c), models_.intents, models_.propensity, options_);
     fairness_.Reset(view_->catalog->offers().size());
     if (rephraser_) {
       std::vector<std::string> personas = {kAllSegment};
@@ -572,7 +585,7 @@ class DecisionOperator::Impl {
     std::string segment = kAllSegment;
     model_p_.assign(survivors_.size(), -1.0f);
     if (models_.propensity != nullptr && !survivors_.empty()) {
-      ScoreWithModel(u, facts, scores, t, &segment);
+      ScoreWithModel(u, placement, facts, scores, t, &segment);
     }
     d->set_persona(segment);
     message_persona_ = segment;
@@ -584,9 +597,9 @@ class DecisionOperator::Impl {
       const BetaCounts overall = table.AsOf(offer.id, kAllSegment, t);
       BetaCounts seg;
       if (segment != kAllSegment) seg = table.AsOf(offer.id, segment, t);
-      const Posterior post =
-          OfferPosterior(options_, overall, segment != kAllSegment ? &seg : nullptr,
-                         FindOffer(offers, offer.id), model_p_[s]);
+      const Posterior post = OfferPosterior(
+          options_, overall, segment != kAllSegment ? &seg : nullptr, FindOffer(offers, offer.id),
+          model_p_[s], IsKnown(survivors_[s]) ? kModelPriorStrength : kColdStartPriorStrength);
       const double cw = ContextWeight(options_, placement, offer, scores);
       posteriors_.push_back(post);
       weights_.push_back(cw);
@@ -623,7 +636,10 @@ class DecisionOperator::Impl {
       const size_t s = static_cast<size_t>(order_of[r]);
       const int idx = survivors_[s];
       AddRanked(idx, static_cast<uint32_t>(r + 1), posteriors_[s], weights_[s],
-                model_p_[s] >= 0 ? "model+posterior" : "posterior", logging[r], explored, d);
+                model_p_[s] < 0          ? "posterior"
+                : IsKnown(survivors_[s]) ? "model+posterior"
+                                         : "cold-start+posterior",
+                logging[r], explored, d);
       MutableOffer(&mutable_offers, cat.offers()[static_cast<size_t>(idx)].id).set_segment(segment);
       if (metrics_ != nullptr) metrics_->Shown(idx, arm);
     }
@@ -645,32 +661,115 @@ class DecisionOperator::Impl {
     }
   }
 
-  void ScoreWithModel(op::VisitorUpdate& u, const ProfileFacts& facts,
-                      std::span<const float> scores, int64_t t, std::string* segment) {
-    const auto& cat = *view_->catalog;
-    const op::PropensityModel& model = *models_.propensity;
-    profile_features_.assign(view_->features.profile_size(), 0.0f);
-    session_features_.assign(view_->features.session_size(), 0.0f);
-    view_->features.Profile(facts, profile_features_);
-    view_->features.Session(*u.state, t, session_features_);
-    embedding_.assign(u.state->embedding().size() / sizeof(float), 0.0f);
-    std::memcpy(embedding_.data(), u.state->embedding().data(), embedding_.size() * sizeof(float));
-    offer_ids_.clear();
-    for (int idx : survivors_) offer_ids_.push_back(&cat.offers()[static_cast<size_t>(idx)].id);
-    model_out_.assign(survivors_.size(), 0.0f);
-    op::PropensityRequest req;
-    req.embedding = embedding_;
-    req.intents = scores;
-    req.profile = profile_features_;
-    req.session = session_features_;
-    req.offers = offer_ids_;
-    req.out = model_out_;
-    model.Score(std::span<op::PropensityRequest>(&req, 1));
-    for (size_t s = 0; s < survivors_.size(); ++s) {
-      if (model.Knows(*offer_ids_[s])) model_p_[s] = model_out_[s];
+  // Whether the offer model was trained on the catalogue's offer `idx` (else its
+  // propensity is the cold-start estimate, a weaker prior).
+  bool IsKnown(int idx) const {
+    return static_cast<size_t>(idx) < view_->known.size() && view_->known[static_cast<size_t>(idx)];
+  }
+
+  // The offer model's inputs of one visitor, into `row` of the scratch blocks. The
+  // embedding is appended to request_embeddings_; SetEmbeddings points the requests at it
+  // once all are filled (the vector may move while it grows).
+  void FillRequest(op::VisitorUpdate& u, const ProfileFacts& facts, std::span<const float> scores,
+                   int64_t t, size_t row, op::PropensityRequest* req) {
+    const size_t p = view_->features.profile_size(), n = view_->features.session_size();
+    const size_t d = u.state->embedding().size() / sizeof(float);
+    std::span<float> profile(profile_features_.data() + row * p, p);
+    std::span<float> session(session_features_.data() + row * n, n);
+    view_->features.Profile(facts, profile);
+    view_->features.Session(*u.state, t, session);
+    embedding_at_.push_back(request_embeddings_.size());
+    request_embeddings_.resize(request_embeddings_.size() + d);
+    std::memcpy(request_embeddings_.data() + embedding_at_.back(), u.state->embedding().data(),
+                d * sizeof(float));
+    req->intents = scores;
+    req->profile = profile;
+    req->session = session;
+  }
+  void SetEmbeddings(std::span<op::PropensityRequest> requests) {
+    for (size_t r = 0; r < requests.size(); ++r) {
+      const size_t end =
+          r + 1 < embedding_at_.size() ? embedding_at_[r + 1] : request_embeddings_.size();
+      requests[r].embedding = std::span<const float>(request_embeddings_.data() + embedding_at_[r],
+                                                     end - embedding_at_[r]);
     }
-    if (req.persona >= 0 && static_cast<size_t>(req.persona) < model.personas().size()) {
-      *segment = model.personas()[static_cast<size_t>(req.persona)];
+  }
+
+  // Home decisions of a step share one call of the offer model: the visitor-side part runs
+  // once per visitor for all of them, each of the home placement's offers adds a dot
+  // product. Trigger decisions (rare) score on their own in ScoreWithModel.
+  void ScoreHomePropensities(std::span<op::VisitorUpdate> updates, op::StateWriter& state) {
+    home_row_.assign(updates.size(), -1);
+    current_updates_ = updates;
+    const op::PropensityModel* model = models_.propensity;
+    if (model == nullptr) return;
+    const auto& home = view_->by_channel[static_cast<size_t>(catalog::Channel::kHomeTile)];
+    std::vector<size_t> rows;
+    for (size_t i = 0; i < updates.size(); ++i) {
+      const auto& u = updates[i];
+      if (!u.customer_id.empty() && u.event.app != nullptr && IsHomeTrigger(*u.event.app)) {
+        rows.push_back(i);
+      }
+    }
+    if (rows.empty() || home.empty()) return;
+    const size_t n = rows.size();
+    profile_features_.assign(n * view_->features.profile_size(), 0.0f);
+    session_features_.assign(n * view_->features.session_size(), 0.0f);
+    request_embeddings_.clear();
+    embedding_at_.clear();
+    home_out_.assign(n * home.size(), -1.0f);
+    requests_.assign(n, op::PropensityRequest{});
+    const size_t intents = view_->catalog->intents().size();
+    for (size_t r = 0; r < n; ++r) {
+      auto& u = updates[rows[r]];
+      const ProfileFacts facts = FactsOf(state.Profile(u.customer_id), *view_->catalog);
+      FillRequest(u, facts, std::span<const float>(scores_.data() + rows[r] * intents, intents),
+                  AsOf(u), r, &requests_[r]);
+      requests_[r].offers = home;
+      requests_[r].out = std::span<float>(home_out_.data() + r * home.size(), home.size());
+      home_row_[rows[r]] = static_cast<int>(r);
+    }
+    SetEmbeddings(requests_);
+    model->Score(*view_->prepared, requests_);
+    home_persona_.resize(n);
+    for (size_t r = 0; r < n; ++r) home_persona_[r] = requests_[r].persona;
+  }
+
+  void ScoreWithModel(op::VisitorUpdate& u, catalog::Channel placement, const ProfileFacts& facts,
+                      std::span<const float> scores, int64_t t, std::string* segment) {
+    const op::PropensityModel& model = *models_.propensity;
+    int persona = -1;
+    const std::ptrdiff_t index = &u - current_updates_.data();
+    const int home_row = placement == catalog::Channel::kHomeTile && index >= 0 &&
+                                 static_cast<size_t>(index) < home_row_.size()
+                             ? home_row_[static_cast<size_t>(index)]
+                             : -1;
+    if (home_row >= 0) {
+      // Scored with the step's other home decisions (ScoreHomePropensities).
+      const auto& home = view_->by_channel[static_cast<size_t>(catalog::Channel::kHomeTile)];
+      const float* out = home_out_.data() + static_cast<size_t>(home_row) * home.size();
+      for (size_t s = 0; s < survivors_.size(); ++s) {
+        const auto it = std::lower_bound(home.begin(), home.end(), survivors_[s]);
+        if (it != home.end() && *it == survivors_[s]) model_p_[s] = out[it - home.begin()];
+      }
+      persona = home_persona_[static_cast<size_t>(home_row)];
+    } else {
+      profile_features_.assign(view_->features.profile_size(), 0.0f);
+      session_features_.assign(view_->features.session_size(), 0.0f);
+      request_embeddings_.clear();
+      embedding_at_.clear();
+      model_out_.assign(survivors_.size(), -1.0f);
+      op::PropensityRequest req;
+      FillRequest(u, facts, scores, t, 0, &req);
+      SetEmbeddings(std::span<op::PropensityRequest>(&req, 1));
+      req.offers = survivors_;
+      req.out = model_out_;
+      model.Score(*view_->prepared, std::span<op::PropensityRequest>(&req, 1));
+      for (size_t s = 0; s < survivors_.size(); ++s) model_p_[s] = model_out_[s];
+      persona = req.persona;
+    }
+    if (persona >= 0 && static_cast<size_t>(persona) < model.personas().size()) {
+      *segment = model.personas()[static_cast<size_t>(persona)];
       u.state->set_persona(*segment);
     }
   }
@@ -813,8 +912,9 @@ class DecisionOperator::Impl {
   std::vector<std::string> cat_ids_;  // intent ids of the current catalogue
   int unknown_logged_ = 0;
   // Scratch, reused across decisions.
-  std::vector<float> scores_, prev_, embeddings_, model_out_, model_p_, embedding_,
-      profile_features_, session_features_;
+  std::vector<float> scores_, prev_, embeddings_, model_out_, model_p_, profile_features_,
+      session_features_, request_embeddings_;
+  std::vector<size_t> embedding_at_;
   std::vector<size_t> rows_;
   std::vector<int> candidates_, survivors_;
   std::vector<Removal> removals_;
@@ -832,6 +932,11 @@ class DecisionOperator::Impl {
   v1::Trigger trigger_;
   std::span<const float> message_scores_;  // the current decision's intent scores
   std::vector<uint32_t> message_terms_;    // ... and the visitor's recent search terms
+  // The step's home decisions, scored together (ScoreHomePropensities).
+  std::span<op::VisitorUpdate> current_updates_;
+  std::vector<int> home_row_, home_persona_;
+  std::vector<float> home_out_;
+  std::vector<op::PropensityRequest> requests_;
 };
 
 DecisionOperator::DecisionOperator(DecisionOptions options,

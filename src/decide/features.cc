@@ -8,9 +8,21 @@ namespace intentstream::decide {
 namespace {
 
 constexpr double kHalfLifeMs = 7.0 * 86'400'000;
+// Short-term evidence: what the visitor did in about the last day weighs most.
+constexpr double kRecentHalfLifeMs = 86'400'000;
 constexpr int kAgeBands = 6, kIncomeBands = 5, kRiskLevels = 3;
 
-// Session feature layout: per intent 4 blocks, then activity counts.
+// Session feature layout: per intent the blocks below, then activity counts.
+enum Block : size_t {
+  kWebBlock,
+  kAppBlock,
+  kClickBlock,
+  kDismissBlock,
+  kShownBlock,
+  kRecentBlock,
+  kBlockCount
+};
+constexpr const char* kBlockNames[] = {"web", "app", "click", "dismiss", "shown", "recent"};
 enum Activity : size_t {
   kWebEvents,
   kAppEvents,
@@ -22,11 +34,16 @@ enum Activity : size_t {
   kApplications,
   kServicing,
   kRecency,
+  kFormSubmits,
+  kCompletions,
+  kWebRecency,
+  kEventsLastDay,
   kActivityCount
 };
 constexpr const char* kActivityNames[] = {
-    "log_web_events",  "log_app_events", "log_sessions",     "merged_web_share", "log_forms",
-    "log_calculators", "log_downloads",  "log_applications", "log_servicing",    "recency"};
+    "log_web_events",   "log_app_events",  "log_sessions",     "merged_web_share",   "log_forms",
+    "log_calculators",  "log_downloads",   "log_applications", "log_servicing",      "recency",
+    "log_form_submits", "log_completions", "web_recency",      "log_events_last_day"};
 
 }  // namespace
 
@@ -65,7 +82,7 @@ FeatureBuilder::FeatureBuilder(std::shared_ptr<const IntentMatcher> matcher)
                      "credit_grade>=7", "tenure_years_log", "marketing_consent"});
   for (const auto& product : matcher_->catalog().products()) p.push_back("holds=" + product.code);
   auto& s = session_names_;
-  for (const char* block : {"web", "app", "click", "dismiss"}) {
+  for (const char* block : kBlockNames) {
     for (const auto& in : matcher_->catalog().intents()) {
       s.push_back(std::string(block) + "_evidence=" + in.id);
     }
@@ -101,27 +118,36 @@ void FeatureBuilder::Session(const v1::VisitorState& state, int64_t as_of_ms,
                              std::span<float> out) const {
   std::fill(out.begin(), out.end(), 0.0f);
   const size_t n = matcher_->catalog().intents().size();
-  const size_t activity = 4 * n;
+  const size_t activity = kBlockCount * n;
   double counts[kActivityCount] = {};
-  double last_evidence_ms = -1;
+  double last_evidence_ms = -1, last_web_ms = -1;
   std::vector<IntentVote> votes;
   const double ln2 = std::log(2.0);
   for (const auto& e : state.events()) {
     if (e.time_ms() > as_of_ms) continue;
-    const double decay = std::exp(-ln2 * static_cast<double>(as_of_ms - e.time_ms()) / kHalfLifeMs);
+    const double age = static_cast<double>(as_of_ms - e.time_ms());
+    const double decay = std::exp(-ln2 * age / kHalfLifeMs);
+    const double recent = std::exp(-ln2 * age / kRecentHalfLifeMs);
     const bool web = e.source() == v1::SOURCE_WEB;
     ++counts[web ? kWebEvents : kAppEvents];
-    size_t block = web ? 0 : 1;
+    if (age <= 86'400'000) ++counts[kEventsLastDay];
+    size_t block = web ? kWebBlock : kAppBlock;
     if (!web) {
       switch (static_cast<v1::AppAction>(e.event_type())) {
         case v1::APP_ACTION_TILE_CLICK:
-          block = 2;
+          block = kClickBlock;
           break;
         case v1::APP_ACTION_TILE_DISMISS:
-          block = 3;
+          block = kDismissBlock;
+          break;
+        case v1::APP_ACTION_TILE_IMPRESSION:
+          block = kShownBlock;
           break;
         case v1::APP_ACTION_APPLICATION_START:
           ++counts[kApplications];
+          break;
+        case v1::APP_ACTION_APPLICATION_COMPLETE:
+          ++counts[kCompletions];
           break;
         case v1::APP_ACTION_BALANCE_CHECK:
         case v1::APP_ACTION_TRANSFER:
@@ -132,9 +158,12 @@ void FeatureBuilder::Session(const v1::VisitorState& state, int64_t as_of_ms,
           break;
       }
     } else {
+      last_web_ms = std::max(last_web_ms, static_cast<double>(e.time_ms()));
       switch (static_cast<v1::WebEventType>(e.event_type())) {
-        case v1::WEB_EVENT_TYPE_FORM_START:
         case v1::WEB_EVENT_TYPE_FORM_SUBMIT:
+          ++counts[kFormSubmits];
+          [[fallthrough]];
+        case v1::WEB_EVENT_TYPE_FORM_START:
           ++counts[kForms];
           break;
         case v1::WEB_EVENT_TYPE_CALCULATOR_USE:
@@ -148,8 +177,9 @@ void FeatureBuilder::Session(const v1::VisitorState& state, int64_t as_of_ms,
       }
     }
     votes.clear();
-    if (block == 3) {
-      // A dismissal is evidence against the offer's intents: counted on its own.
+    if (block == kDismissBlock || block == kShownBlock) {
+      // A dismissal is evidence against the offer's intents, an impression the bank's
+      // choice: each counted on its own, by the intents of the offer shown.
       v1::SessionEvent as_click = e;
       as_click.set_event_type(v1::APP_ACTION_TILE_CLICK);
       matcher_->Votes(as_click, &votes);
@@ -157,28 +187,54 @@ void FeatureBuilder::Session(const v1::VisitorState& state, int64_t as_of_ms,
       matcher_->Votes(e, &votes);
     }
     for (const auto& v : votes) {
-      out[block * n + static_cast<size_t>(v.intent)] += static_cast<float>(v.weight * decay);
+      const auto i = static_cast<size_t>(v.intent);
+      out[block * n + i] += static_cast<float>(v.weight * decay);
+      if (block != kDismissBlock && block != kShownBlock) {
+        out[kRecentBlock * n + i] += static_cast<float>(v.weight * recent);
+      }
     }
-    if (!votes.empty() && block != 3) {
+    if (!votes.empty() && block != kDismissBlock && block != kShownBlock) {
       last_evidence_ms = std::max(last_evidence_ms, static_cast<double>(e.time_ms()));
     }
   }
-  for (size_t i = 0; i < 4 * n; ++i) out[i] = static_cast<float>(std::log1p(out[i]));
+  for (size_t i = 0; i < activity; ++i) out[i] = static_cast<float>(std::log1p(out[i]));
   counts[kSessions] = state.session_count();
   const double own = static_cast<double>(state.events_size());
   counts[kMergedShare] =
       own > 0 ? std::min(1.0, static_cast<double>(state.merged_web_events()) / own) : 0;
+  auto since = [&](double ms) {
+    return ms < 0 ? 0.0 : std::exp(-(static_cast<double>(as_of_ms) - ms) / (3.0 * 86'400'000));
+  };
   for (size_t a = 0; a < kActivityCount; ++a) {
     double v = counts[a];
     if (a == kRecency) {
-      v = last_evidence_ms < 0
-              ? 0
-              : std::exp(-(static_cast<double>(as_of_ms) - last_evidence_ms) / (3.0 * 86'400'000));
+      v = since(last_evidence_ms);
+    } else if (a == kWebRecency) {
+      v = since(last_web_ms);
     } else if (a != kMergedShare) {
       v = std::log1p(v);
     }
     out[activity + a] = static_cast<float>(v);
   }
+}
+
+op::ScoringLayout ScoringLayoutOf(const catalog::Catalog& catalog, const FeatureBuilder& features) {
+  op::ScoringLayout l;
+  for (const auto& o : catalog.offers()) {
+    op::OfferDescription d;
+    d.id = o.id;
+    for (int i : o.intents) d.intents.push_back(catalog.intents()[static_cast<size_t>(i)].id);
+    if (o.product >= 0) {
+      const auto& p = catalog.products()[static_cast<size_t>(o.product)];
+      d.product = p.code;
+      d.product_kind = p.kind;
+    }
+    l.offers.push_back(std::move(d));
+  }
+  for (const auto& i : catalog.intents()) l.intents.push_back(i.id);
+  l.profile_features = features.profile_names();
+  l.session_features = features.session_names();
+  return l;
 }
 
 }  // namespace intentstream::decide

@@ -20,6 +20,7 @@
 #include "decide/intent_rules.h"
 #include "intentstream/v1/events.pb.h"
 #include "intentstream/v1/state.pb.h"
+#include "operator/models.h"
 
 namespace intentstream::decide {
 
@@ -48,7 +49,8 @@ class FeatureBuilder {
   // Standardised numerics and one-hot categoricals of the profile; all zero but the
   // "unknown" flags when `facts.known` is false.
   void Profile(const ProfileFacts& facts, std::span<float> out) const;
-  // Per-intent evidence (web, app, tile clicks, tile dismissals, decayed by age) and
+  // Per-intent evidence (web, app, tile clicks, tile dismissals, tiles shown, decayed
+  // by age with a 7-day half-life; and all positive evidence with a 1-day half-life) and
   // activity counts from the visitor's events at or before `as_of_ms`.
   void Session(const v1::VisitorState& state, int64_t as_of_ms, std::span<float> out) const;
 
@@ -58,5 +60,11 @@ class FeatureBuilder {
   std::shared_ptr<const IntentMatcher> matcher_;
   std::vector<std::string> profile_names_, session_names_;
 };
+
+// What the offer model sees of a catalogue version: every offer described by the intents
+// and the product it serves (rows in catalogue order), the intent order of the scores
+// and the feature names of `features`. Serving (the decision operator) and training
+// (the offer model's trainer) both describe offers with this.
+op::ScoringLayout ScoringLayoutOf(const catalog::Catalog& catalog, const FeatureBuilder& features);
 
 }  // namespace intentstream::decide

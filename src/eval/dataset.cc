@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "catalog/catalog.h"
+#include "eval/login_features.h"
 #include "eval/teacher.h"
 #include "ingest/session_event.h"
 
@@ -31,27 +33,43 @@ int TileOfProduct(std::string_view product) {
   return -1;
 }
 
-template <typename Msg, typename Fn>
-std::string ReadJsonl(const std::filesystem::path& path, Fn&& fn) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path.string();
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  std::string line;
-  size_t line_no = 0;
-  Msg msg;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    msg.Clear();
-    if (!google::protobuf::util::JsonStringToMessage(line, &msg, options).ok()) {
-      return path.string() + ":" + std::to_string(line_no) + ": not a valid " +
-             msg.GetDescriptor()->name();
-    }
-    fn(msg);
+// Reads one JSON-lines file of protobuf messages, one record at a time.
+template <typename Msg>
+class JsonlStream {
+ public:
+  explicit JsonlStream(const std::filesystem::path& path) : path_(path), in_(path) {
+    options_.ignore_unknown_fields = true;
   }
-  return "";
-}
+  bool ok() const { return static_cast<bool>(in_) || done_; }
+  // Advances to the next message; false at the end of the file. `error` is set when a
+  // line does not parse.
+  bool Next(std::string* error) {
+    std::string line;
+    while (std::getline(in_, line)) {
+      ++line_no_;
+      if (line.empty()) continue;
+      msg_.Clear();
+      if (!google::protobuf::util::JsonStringToMessage(line, &msg_, options_).ok()) {
+        *error = path_.string() + ":" + std::to_string(line_no_) + ": not a valid " +
+                 msg_.GetDescriptor()->name();
+        done_ = true;
+        return false;
+      }
+      return true;
+    }
+    done_ = true;
+    return false;
+  }
+  const Msg& message() const { return msg_; }
+
+ private:
+  std::filesystem::path path_;
+  std::ifstream in_;
+  google::protobuf::util::JsonParseOptions options_;
+  Msg msg_;
+  size_t line_no_ = 0;
+  bool done_ = false;
+};
 
 std::vector<std::string> SplitCsv(const std::string& line) {
   std::vector<std::string> out;
@@ -76,7 +94,7 @@ int Dataset::SplitOf(int64_t time_ms) const {
   return 0;
 }
 
-std::string Dataset::Load(const std::string& dir) {
+std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_login) {
   namespace fs = std::filesystem;
   const fs::path root(dir);
   {
@@ -94,35 +112,91 @@ std::string Dataset::Load(const std::string& dir) {
       if (key == "end_time_ms") end_ms = value;
     }
   }
+  const LoginFeatureBuilder features(catalog::DefaultCatalog());
+  WorldReplay replay;
+  const DecisionPointFn on_point = [&](const DecisionPoint& point) {
+    login_features[point.login->event_id()] = features.Build(point);
+    if (on_login) on_login(point);
+  };
   for (const char* split : kSplits) {
     const fs::path base = root / split;
-    std::string error =
-        ReadJsonl<v1::WebEvent>(base / "web-events.jsonl", [&](const v1::WebEvent& e) {
+    JsonlStream<v1::CustomerProfile> profile_in(base / "customer-profiles.jsonl");
+    JsonlStream<v1::IdentityLink> link_in(base / "identity-links.jsonl");
+    JsonlStream<v1::WebEvent> web_in(base / "web-events.jsonl");
+    JsonlStream<v1::AppEvent> app_in(base / "app-events.jsonl");
+    for (const auto& [ok, name] : {std::pair{profile_in.ok(), "customer-profiles.jsonl"},
+                                   {link_in.ok(), "identity-links.jsonl"},
+                                   {web_in.ok(), "web-events.jsonl"},
+                                   {app_in.ok(), "app-events.jsonl"}}) {
+      if (!ok) return "cannot read " + (base / name).string();
+    }
+    // The four files are each in event-time order: merge them as the processor's
+    // event-time scheduling orders a task's partitions. Ties: profiles, links, web, app.
+    constexpr int64_t kEnd = INT64_MAX;
+    std::string error;
+    int64_t head[4];
+    auto advance = [&](int i) {
+      bool more = false;
+      switch (i) {
+        case 0:
+          more = profile_in.Next(&error);
+          head[0] = more ? ingest::TimestampToMillis(profile_in.message().updated_time()) : kEnd;
+          break;
+        case 1:
+          more = link_in.Next(&error);
+          head[1] = more ? ingest::TimestampToMillis(link_in.message().event_time()) : kEnd;
+          break;
+        case 2:
+          more = web_in.Next(&error);
+          head[2] = more ? ingest::TimestampToMillis(web_in.message().event_time()) : kEnd;
+          break;
+        default:
+          more = app_in.Next(&error);
+          head[3] = more ? ingest::TimestampToMillis(app_in.message().event_time()) : kEnd;
+          break;
+      }
+    };
+    for (int i = 0; i < 4; ++i) advance(i);
+    for (;;) {
+      if (!error.empty()) return error;
+      const int i = static_cast<int>(std::min_element(head, head + 4) - head);
+      if (head[i] == kEnd) break;
+      switch (i) {
+        case 0: {
+          const auto& p = profile_in.message();
+          profiles[p.customer_id()].push_back(p);
+          replay.Profile(p);
+          break;
+        }
+        case 1: {
+          const auto& e = link_in.message();
+          auto [it, inserted] =
+              links_by_customer[e.customer_id()].emplace(e.anonymous_id(), head[1]);
+          if (!inserted) it->second = std::min(it->second, head[1]);
+          ++events_loaded;
+          replay.Link(e);
+          break;
+        }
+        case 2: {
+          const auto& e = web_in.message();
           web_by_anonymous_id[e.anonymous_id()].push_back(
-              {ingest::TimestampToMillis(e.event_time()), e.event_type(), e.url_path(),
-               e.search_query()});
+              {head[2], e.event_type(), e.url_path(), e.search_query()});
           ++events_loaded;
-        });
-    if (!error.empty()) return error;
-    error = ReadJsonl<v1::AppEvent>(base / "app-events.jsonl", [&](const v1::AppEvent& e) {
-      app_by_customer[e.customer_id()].push_back(
-          {ingest::TimestampToMillis(e.event_time()), e.action(), e.event_id(), e.screen(),
-           TileIndex(e.tile_id()), e.product_code(), e.search_query()});
-      ++events_loaded;
-    });
-    if (!error.empty()) return error;
-    error =
-        ReadJsonl<v1::IdentityLink>(base / "identity-links.jsonl", [&](const v1::IdentityLink& e) {
-          const int64_t t = ingest::TimestampToMillis(e.event_time());
-          auto [it, inserted] = links_by_customer[e.customer_id()].emplace(e.anonymous_id(), t);
-          if (!inserted) it->second = std::min(it->second, t);
+          replay.Web(e);
+          break;
+        }
+        default: {
+          const auto& e = app_in.message();
+          app_by_customer[e.customer_id()].push_back({head[3], e.action(), e.event_id(), e.screen(),
+                                                      TileIndex(e.tile_id()), e.product_code(),
+                                                      e.search_query()});
           ++events_loaded;
-        });
-    if (!error.empty()) return error;
-    error = ReadJsonl<v1::CustomerProfile>(
-        base / "customer-profiles.jsonl",
-        [&](const v1::CustomerProfile& p) { profiles[p.customer_id()].push_back(p); });
-    if (!error.empty()) return error;
+          replay.App(e, on_point);
+          break;
+        }
+      }
+      advance(i);
+    }
   }
   for (auto& [id, list] : profiles) {
     std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
@@ -156,94 +230,31 @@ std::string Dataset::Load(const std::string& dir) {
 
 namespace {
 
-double Log1p(double x) {
-  return std::log1p(x);
-}
-
-// Fills one example's features and teacher label from the history before it.
-void Featurize(const Dataset& data, const ExampleOptions& options,
-               const v1::CustomerProfile* profile, const std::vector<AppFact>& app,
-               size_t login_index, Example* ex) {
-  std::vector<float>& f = ex->features;
-  f.assign(kProfileFeatures + kAppFeatures + kWebFeatures, 0.0f);
+// The teacher's label and the segment from the history before the LOGIN (the features
+// come from the replayed state: Dataset::login_features).
+void LabelExample(const Dataset& data, const ExampleOptions& options,
+                  const v1::CustomerProfile* profile, const std::vector<AppFact>& app,
+                  size_t login_index, Example* ex) {
   Teacher teacher;
-  // Profile block.
   if (profile != nullptr) {
     const int age = std::clamp(static_cast<int>(profile->age_band()) - 1, 0, 5);
     const int income = std::clamp(static_cast<int>(profile->income_band()) - 1, 0, 4);
-    f[static_cast<size_t>(age)] = 1;
-    f[6 + static_cast<size_t>(income)] = 1;
-    const uint32_t g = profile->credit_grade();
-    f[11 + (g <= 3 ? 0u : g <= 6 ? 1u : g <= 8 ? 2u : 3u)] = 1;
-    f[15 + static_cast<size_t>(std::clamp(static_cast<int>(profile->risk_appetite()) - 1, 0, 2))] =
-        1;
-    const uint32_t tenure = profile->tenure_months();
-    f[18 + (tenure < 12 ? 0u : tenure < 60 ? 1u : 2u)] = 1;
-    f[21] = profile->marketing_consent() ? 1 : 0;
-    for (const auto& product : profile->products_held()) {
-      if (product == "CURRENT_ACCOUNT") {
-        f[34] = 1;
-        continue;
-      }
-      for (const auto& spec : sim::Intents()) {
-        if (spec.product_code == product) f[22 + static_cast<size_t>(spec.intent)] = 1;
-      }
-    }
     ex->segment = age * 5 + income;
   }
-  // App block: the customer's own events in the window, before the LOGIN.
-  const size_t a0 = kProfileFeatures;
+  // The customer's own events in the window, before the LOGIN.
   const int64_t from = ex->time_ms - options.window_ms;
-  double sessions = 0, servicing = 0, starts = 0;
-  std::array<double, sim::kIntentCount> clicks{}, dismissals{}, app_intent{};
   for (size_t i = login_index; i-- > 0;) {
     const AppFact& e = app[i];
     if (e.time_ms < from) break;
-    switch (e.action) {
-      case v1::APP_ACTION_LOGIN:
-        ++sessions;
-        break;
-      case v1::APP_ACTION_TILE_CLICK:
-        if (e.tile >= 0) {
-          ++clicks[static_cast<size_t>(e.tile)];
-          teacher.Vote(static_cast<Intent>(e.tile), 2.0);
-        }
-        break;
-      case v1::APP_ACTION_TILE_DISMISS:
-        if (e.tile >= 0) ++dismissals[static_cast<size_t>(e.tile)];
-        break;
-      case v1::APP_ACTION_APPLICATION_START:
-        ++starts;
-        break;
-      case v1::APP_ACTION_BALANCE_CHECK:
-      case v1::APP_ACTION_TRANSFER:
-      case v1::APP_ACTION_PAYMENT:
-        ++servicing;
-        break;
-      default:
-        break;
+    if (e.action == v1::APP_ACTION_TILE_CLICK && e.tile >= 0) {
+      teacher.Vote(static_cast<Intent>(e.tile), 2.0);
     }
     std::optional<Intent> intent = IntentOfScreen(e.screen);
     if (!intent && !e.query.empty()) intent = IntentOfQuery(e.query);
-    if (intent && e.action != v1::APP_ACTION_TILE_CLICK) {
-      ++app_intent[static_cast<size_t>(*intent)];
-      teacher.Vote(*intent, 1.0);
-    }
+    if (intent && e.action != v1::APP_ACTION_TILE_CLICK) teacher.Vote(*intent, 1.0);
   }
-  f[a0 + 0] = static_cast<float>(Log1p(sessions));
-  f[a0 + 1] = static_cast<float>(Log1p(servicing));
-  f[a0 + 2] = static_cast<float>(Log1p(starts));
-  for (size_t k = 0; k < sim::kIntentCount; ++k) {
-    f[a0 + 3 + k] = static_cast<float>(Log1p(clicks[k]));
-    f[a0 + 15 + k] = static_cast<float>(Log1p(dismissals[k]));
-    f[a0 + 27 + k] = static_cast<float>(Log1p(app_intent[k]));
-  }
-  // Web block: events of anonymous ids linked to this customer by now (their whole
-  // history joins at the link, as in the processor's identity hand-off).
-  const size_t w0 = kProfileFeatures + kAppFeatures;
-  double web_events = 0, forms = 0, submits = 0, calculators = 0, downloads = 0;
-  int64_t last_intent_ms = -1;
-  std::array<double, sim::kIntentCount> pages{}, searches{};
+  // Events of anonymous ids linked to this customer by now (their whole history joins
+  // at the link, as in the processor's identity hand-off).
   if (auto links = data.links_by_customer.find(ex->customer_id);
       links != data.links_by_customer.end()) {
     for (const auto& [anonymous_id, link_ms] : links->second) {
@@ -256,55 +267,16 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
       for (auto e = end; e != events.begin();) {
         --e;
         if (e->time_ms < from) break;
-        ++web_events;
-        std::optional<Intent> intent;
-        double weight = 1.0;
-        if (e->type == v1::WEB_EVENT_TYPE_SEARCH) {
-          intent = IntentOfQuery(e->query);
-          if (intent) ++searches[static_cast<size_t>(*intent)];
-        } else {
-          intent = IntentOfPath(e->url_path);
-          if (intent) ++pages[static_cast<size_t>(*intent)];
-        }
-        switch (e->type) {
-          case v1::WEB_EVENT_TYPE_FORM_START:
-            ++forms;
-            weight = 2.0;
-            break;
-          case v1::WEB_EVENT_TYPE_FORM_SUBMIT:
-            ++submits;
-            weight = 2.0;
-            break;
-          case v1::WEB_EVENT_TYPE_CALCULATOR_USE:
-            ++calculators;
-            weight = 2.0;
-            break;
-          case v1::WEB_EVENT_TYPE_DOWNLOAD:
-            ++downloads;
-            weight = 2.0;
-            break;
-          default:
-            break;
-        }
-        if (intent) {
-          teacher.Vote(*intent, weight);
-          last_intent_ms = std::max(last_intent_ms, e->time_ms);
-        }
+        std::optional<Intent> intent = e->type == v1::WEB_EVENT_TYPE_SEARCH
+                                           ? IntentOfQuery(e->query)
+                                           : IntentOfPath(e->url_path);
+        const bool strong =
+            e->type == v1::WEB_EVENT_TYPE_FORM_START || e->type == v1::WEB_EVENT_TYPE_FORM_SUBMIT ||
+            e->type == v1::WEB_EVENT_TYPE_CALCULATOR_USE || e->type == v1::WEB_EVENT_TYPE_DOWNLOAD;
+        if (intent) teacher.Vote(*intent, strong ? 2.0 : 1.0);
       }
     }
   }
-  f[w0 + 0] = static_cast<float>(Log1p(web_events));
-  for (size_t k = 0; k < sim::kIntentCount; ++k) {
-    f[w0 + 1 + k] = static_cast<float>(Log1p(pages[k]));
-    f[w0 + 13 + k] = static_cast<float>(Log1p(searches[k]));
-  }
-  f[w0 + 25] = static_cast<float>(Log1p(forms));
-  f[w0 + 26] = static_cast<float>(Log1p(submits));
-  f[w0 + 27] = static_cast<float>(Log1p(calculators));
-  f[w0 + 28] = static_cast<float>(Log1p(downloads));
-  f[w0 + 29] = last_intent_ms < 0
-                   ? 0.0f
-                   : static_cast<float>(std::exp(-(ex->time_ms - last_intent_ms) / (3.0 * kDayMs)));
   ex->teacher = teacher.Label();
 }
 
@@ -359,7 +331,11 @@ std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& op
           }
         }
       }
-      Featurize(data, options, profile, app, i, &ex);
+      LabelExample(data, options, profile, app, i, &ex);
+      if (const auto f = data.login_features.find(ex.id); f != data.login_features.end()) {
+        ex.app_features = &f->second.app;
+        ex.web_features = &f->second.web;
+      }
       out.push_back(std::move(ex));
     }
   }

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "eval/replay.h"
 #include "intentstream/v1/events.pb.h"
 #include "sim/catalog.h"
 
@@ -34,6 +35,12 @@ struct AppFact {
   std::string query;
 };
 
+// decide::FeatureBuilder's profile then session features at one decision point.
+struct LoginFeatures {
+  std::vector<float> app;  // from the customer's own events only (no hand-offs)
+  std::vector<float> web;  // from the processor's state, linked web history included
+};
+
 struct Dataset {
   int64_t start_ms = 0;
   std::array<int64_t, 3> split_start_ms{};  // train, validation, test
@@ -48,18 +55,18 @@ struct Dataset {
   std::unordered_map<std::string, sim::Intent> app_session_intent;
   uint64_t events_loaded = 0;
 
-  // Reads <dir>/world.properties, the three splits and truth/sessions.csv. Returns
+  // Per app LOGIN (by event id): the features decide::FeatureBuilder gives at that
+  // decision point, from the replayed processor state (login_features.h).
+  std::unordered_map<std::string, LoginFeatures> login_features;
+
+  // Reads <dir>/world.properties, the three splits (records in event-time order,
+  // replayed through the processor's state code, eval/replay.h) and
+  // truth/sessions.csv. `on_login`, if set, sees every decision point as well. Returns
   // an empty string on success, else a readable error naming the file.
-  std::string Load(const std::string& dir);
+  std::string Load(const std::string& dir, const DecisionPointFn& on_login = {});
   // Split index (0 train, 1 validation, 2 test) of an event time.
   int SplitOf(int64_t time_ms) const;
 };
-
-// Feature blocks (see docs/journeys.md): profile, in-app history, pre-login web
-// history of linked anonymous ids; all over the 14 days before the decision.
-inline constexpr size_t kProfileFeatures = 35;
-inline constexpr size_t kAppFeatures = 39;
-inline constexpr size_t kWebFeatures = 30;
 
 struct Example {
   std::string id;  // the LOGIN event id
@@ -76,15 +83,19 @@ struct Example {
   bool conversion_observed = true;
   // Observable inputs.
   sim::Intent teacher = sim::Intent::kEverydayServicing;
-  int segment = 0;              // age band x income band, for the segment rules
-  std::vector<float> features;  // profile, app, then web block
+  int segment = 0;  // age band x income band, for the segment rules
+  // decide::FeatureBuilder's profile then session features: from the customer's own
+  // (app) events only, and from the processor's state with the linked web history.
+  const std::vector<float>* app_features = nullptr;
+  const std::vector<float>* web_features = nullptr;
 };
 
 struct ExampleOptions {
-  int64_t window_ms = 14 * kDayMs;  // history a feature sees
+  int64_t window_ms = 14 * kDayMs;  // history the teacher sees
   int64_t horizon_ms = 7 * kDayMs;  // conversion label horizon
 };
 
+// Examples point into data.login_features: `data` must outlive them.
 std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& options);
 
 }  // namespace intentstream::eval

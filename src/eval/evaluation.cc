@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -309,8 +310,8 @@ Baselines::Baselines(const std::vector<Example>& examples, const TrainOptions& o
                                   seg_intent[s].begin())
             : popular_intent_;
   }
-  app_ = Fit(train, kProfileFeatures + kAppFeatures, options);
-  web_ = Fit(train, kProfileFeatures + kAppFeatures + kWebFeatures, options);
+  app_ = Fit(train, /*web=*/false, options);
+  web_ = Fit(train, /*web=*/true, options);
 }
 
 Prediction Baselines::MostPopular(const Example&) const {
@@ -341,16 +342,22 @@ Prediction Baselines::FromIntent(Intent label, const Example&) const {
   return p;
 }
 
-Baselines::LinearSet Baselines::Fit(const std::vector<const Example*>& train, size_t features,
+const std::vector<float>& Baselines::FeaturesOf(const LinearSet& set, const Example& ex) {
+  return set.web ? *ex.web_features : *ex.app_features;
+}
+
+Baselines::LinearSet Baselines::Fit(const std::vector<const Example*>& train, bool web,
                                     const TrainOptions& options) {
   LinearSet set;
-  set.features = features;
+  set.web = web;
+  set.features = train.empty() ? 0 : FeaturesOf(set, *train[0]).size();
+  const size_t features = set.features;
   std::vector<std::span<const float>> x, conv_x;
   std::vector<int> intent, conv;
   std::array<std::vector<std::span<const float>>, kTiles> tile_x;
   std::array<std::vector<int>, kTiles> tile_y;
   for (const Example* ex : train) {
-    const std::span<const float> f(ex->features.data(), features);
+    const std::span<const float> f(FeaturesOf(set, *ex).data(), features);
     x.push_back(f);
     intent.push_back(static_cast<int>(ex->intent));
     if (ex->conversion_observed) {
@@ -374,7 +381,7 @@ Baselines::LinearSet Baselines::Fit(const std::vector<const Example*>& train, si
 }
 
 Prediction Baselines::Linear(const LinearSet& set, const Example& ex) {
-  const std::span<const float> f(ex.features.data(), set.features);
+  const std::span<const float> f(FeaturesOf(set, ex).data(), set.features);
   Prediction p;
   p.intent = static_cast<Intent>(static_cast<int>(set.intent[0].Predict(f)));
   p.p_convert = set.convert[0].Predict(f);
@@ -627,14 +634,26 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
       return "--write-trivial-predictions: " + error;
     }
   }
-  const Baselines baselines(examples, options.train);
-  struct Row {
-    std::string name;
-    std::vector<Prediction> predictions;
-    bool plot;
-  };
-  std::vector<Row> rows;
-  rows.push_back({options.model_name, std::move(model), true});
+  std::vector<ModelPredictions> models;
+  models.push_back({options.model_name, std::move(model), true});
+  return EvaluateWithBaselines(examples, test, std::move(models), options, result, nullptr, &data);
+}
+
+std::string EvaluateWithBaselines(const std::vector<Example>& examples,
+                                  const std::vector<const Example*>& test,
+                                  std::vector<ModelPredictions> models,
+                                  const EvaluationOptions& options, EvaluationResult* result,
+                                  const Baselines* fitted, const Dataset* data) {
+  for (const auto& m : models) {
+    if (m.predictions.size() != test.size()) {
+      return "model " + m.name + ": " + std::to_string(m.predictions.size()) + " predictions for " +
+             std::to_string(test.size()) + " test examples";
+    }
+  }
+  std::optional<Baselines> own;
+  const Baselines& baselines = fitted != nullptr ? *fitted : own.emplace(examples, options.train);
+  using Row = ModelPredictions;
+  std::vector<Row> rows = std::move(models);
   auto add = [&](std::string name, bool plot, auto&& predict) {
     Row row{std::move(name), {}, plot};
     row.predictions.reserve(test.size());
@@ -651,8 +670,11 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
   add("reference: oracle intent", false,
       [&](const Example& ex) { return baselines.FromIntent(ex.intent, ex); });
 
-  result->model_bias =
-      BiasCheck(ModelExposures(data, test, rows[0].predictions, options.bias_top_k), options.bias);
+  result->model_bias.clear();
+  if (data != nullptr) {
+    result->model_bias = BiasCheck(
+        ModelExposures(*data, test, rows[0].predictions, options.bias_top_k), options.bias);
+  }
   result->rows.clear();
   std::vector<std::string> names;
   std::vector<std::array<Calibration, 2>> curves;
@@ -682,11 +704,14 @@ std::string RunEvaluation(const EvaluationOptions& options, EvaluationResult* re
     md << "# Offline evaluation\n\nTest period decision points (app logins): " << test.size()
        << ". Conversion threshold " << options.threshold << ", horizon "
        << options.examples.horizon_ms / kDayMs << " days.\n\n"
-       << FormatMarkdown(result->rows) << "\n## Bias check\n\n```\n"
-       << FormatBias(options.model_name + ", top " + std::to_string(options.bias_top_k) +
-                         " tiles, test period",
-                     result->model_bias, options.bias)
-       << "```\n";
+       << FormatMarkdown(result->rows);
+    if (data != nullptr) {
+      md << "\n## Bias check\n\n```\n"
+         << FormatBias(options.model_name + ", top " + std::to_string(options.bias_top_k) +
+                           " tiles, test period",
+                       result->model_bias, options.bias)
+         << "```\n";
+    }
     if (!csv || !md) return "--out: cannot write results into " + options.out_dir;
     result->plot_note = WriteCalibration(options.out_dir, names, curves);
   }

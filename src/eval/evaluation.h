@@ -73,19 +73,22 @@ class Baselines {
   // Knowing an intent label (latent: the oracle; teacher's: the teacher): its tile
   // first, click and conversion rates per label from train.
   Prediction FromIntent(sim::Intent label, const Example& ex) const;
-  // Logistic models on profile + in-app history only (no pre-login web).
+  // Logistic models on decide::FeatureBuilder's profile and session features of the
+  // customer's own app history only (no pre-login web).
   Prediction AppOnly(const Example& ex) const { return Linear(app_, ex); }
   // The same with the linked pre-login web history added.
   Prediction WebAndApp(const Example& ex) const { return Linear(web_, ex); }
 
  private:
   struct LinearSet {
+    bool web = false;  // features with the linked web history (else the app-only ones)
     size_t features = 0;
     std::vector<LinearModel> intent;  // one softmax model
     std::vector<LinearModel> click;   // one per tile
     std::vector<LinearModel> convert;
   };
-  static LinearSet Fit(const std::vector<const Example*>& train, size_t features,
+  static const std::vector<float>& FeaturesOf(const LinearSet& set, const Example& ex);
+  static LinearSet Fit(const std::vector<const Example*>& train, bool web,
                        const TrainOptions& options);
   static Prediction Linear(const LinearSet& set, const Example& ex);
 
@@ -145,6 +148,24 @@ std::vector<Exposure> DecisionExposures(const Dataset& data,
                                         const std::vector<const Example*>& test,
                                         const std::vector<v1::Decision>& decisions, size_t* in_test,
                                         size_t* matched);
+
+// One model's predictions for the test examples (aligned with them).
+struct ModelPredictions {
+  std::string name;
+  std::vector<Prediction> predictions;
+  bool plot = true;  // in the calibration plot
+};
+// What RunEvaluation does after loading: scores `models` first, then the baselines and
+// references fitted on the train examples of `examples`, with options.threshold, and
+// writes options.out_dir when set (options.data_dir, predictions_path and trivial are
+// not read). A trainer calls this with the examples it already has (and, optionally,
+// baselines it fitted already with options.train). With `data` (the world the examples
+// come from) the first model's top tiles also get the bias check (result->model_bias).
+std::string EvaluateWithBaselines(const std::vector<Example>& examples,
+                                  const std::vector<const Example*>& test,
+                                  std::vector<ModelPredictions> models,
+                                  const EvaluationOptions& options, EvaluationResult* result,
+                                  const Baselines* fitted = nullptr, const Dataset* data = nullptr);
 
 // The table as fixed-width text, CSV and Markdown.
 std::string FormatTable(const std::vector<Metrics>& rows);

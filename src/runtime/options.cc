@@ -242,6 +242,10 @@ std::vector<Spec> BuildSpecs() {
                    }});
   s.push_back(Str("model.dir", "", "Session encoder artifact directory (empty: no embeddings)",
                   &O::model_dir));
+  s.push_back(Str("model.offer_dir", "",
+                  "Offer propensity model artifact directory (empty: online posteriors only); "
+                  "needs model.dir",
+                  &O::offer_model_dir));
   s.push_back(Int("model.cache_visitors", "8192",
                   "Visitors whose encoder keys/values stay cached (LRU); a miss re-encodes "
                   "the window from stored events",
@@ -383,6 +387,15 @@ void Validate(const ProcessorOptions& o) {
   }
   if (!o.model_dir.empty() && !fs::is_directory(o.model_dir, ec)) {
     throw ConfigError("model.dir", "'" + o.model_dir + "' is not a directory");
+  }
+  if (!o.offer_model_dir.empty()) {
+    if (!fs::is_directory(o.offer_model_dir, ec)) {
+      throw ConfigError("model.offer_dir", "'" + o.offer_model_dir + "' is not a directory");
+    }
+    if (o.model_dir.empty()) {
+      throw ConfigError("model.offer_dir",
+                        "needs model.dir: the offer model reads the session embedding");
+    }
   }
   if (!o.embedded && o.kafka_common.count("bootstrap.servers") == 0 &&
       o.kafka_consumer.count("bootstrap.servers") == 0) {

@@ -132,6 +132,9 @@ struct ProcessorOptions {
 
   // Model artifact directory for the session encoder; empty = no embeddings.
   std::string model_dir;
+  // Offer propensity model artifact directory (docs/offer-model.md); empty = the decision
+  // stage's online posteriors alone. Needs model.dir (its inputs include the embedding).
+  std::string offer_model_dir;
   // Visitors whose encoder keys/values stay cached in memory (LRU); a miss re-encodes
   // the visitor's window from its stored events. Default: 8192.
   size_t model_cache_visitors = 8192;

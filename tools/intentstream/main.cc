@@ -24,6 +24,7 @@
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
 #include "runtime/decision_log.h"
+#include "model/offer_model.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
@@ -317,10 +318,26 @@ int Run(const RunFlags& flags) {
              {{"model_version", encoder->model_version()}, {"dir", options.model_dir}});
   }
 
+  std::shared_ptr<intentstream::model::OfferModel> offer_model;
+  if (!options.offer_model_dir.empty()) {
+    offer_model = intentstream::model::OfferModel::Load(options.offer_model_dir);
+    const std::string& trained_with = offer_model->spec().encoder_version;
+    if (!trained_with.empty() && encoder && trained_with != encoder->model_version()) {
+      log.Warn("offer model was trained on another session encoder's embeddings; retrain it",
+               {{"offer_model", offer_model->version()},
+                {"trained_with", trained_with},
+                {"encoder", encoder->model_version()}});
+    }
+    log.Info("offer model loaded", {{"model_version", offer_model->version()},
+                                    {"dir", options.offer_model_dir},
+                                    {"personas", std::to_string(offer_model->personas().size())}});
+  }
+
   auto registry = std::make_shared<prometheus::Registry>();
   intentstream::serve::DecisionProbe decision_probe(*registry);
   intentstream::decide::DecisionModels models;
   models.encoder_version = encoder ? encoder->model_version() : "";
+  models.propensity = offer_model.get();
   intentstream::decide::DecisionOperator decision_operator(
       decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
   std::optional<rt::DecisionLog> decision_log;
