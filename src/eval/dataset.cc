@@ -6,9 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
-#include "eval/teacher.h"
+#include "catalog/catalog.h"
+#include "decide/intent_rules.h"
+#include "eval/baseline_rules.h"
+#include "eval/timelines.h"
 #include "ingest/session_event.h"
 
 namespace intentstream::eval {
@@ -76,7 +80,7 @@ int Dataset::SplitOf(int64_t time_ms) const {
   return 0;
 }
 
-std::string Dataset::Load(const std::string& dir) {
+std::string Dataset::Load(const std::string& dir, bool read_truth) {
   namespace fs = std::filesystem;
   const fs::path root(dir);
   {
@@ -101,6 +105,7 @@ std::string Dataset::Load(const std::string& dir) {
           web_by_anonymous_id[e.anonymous_id()].push_back(
               {ingest::TimestampToMillis(e.event_time()), e.event_type(), e.url_path(),
                e.search_query()});
+          web_events_by_anonymous_id[e.anonymous_id()].push_back(ingest::ToSessionEvent(e));
           ++events_loaded;
         });
     if (!error.empty()) return error;
@@ -108,6 +113,7 @@ std::string Dataset::Load(const std::string& dir) {
       app_by_customer[e.customer_id()].push_back(
           {ingest::TimestampToMillis(e.event_time()), e.action(), e.event_id(), e.screen(),
            TileIndex(e.tile_id()), e.product_code(), e.search_query()});
+      app_events_by_customer[e.customer_id()].push_back(ingest::ToSessionEvent(e));
       ++events_loaded;
     });
     if (!error.empty()) return error;
@@ -139,6 +145,13 @@ std::string Dataset::Load(const std::string& dir) {
     std::stable_sort(list.begin(), list.end(),
                      [](const AppFact& a, const AppFact& b) { return a.time_ms < b.time_ms; });
   }
+  const auto by_time_and_key = [](const v1::SessionEvent& a, const v1::SessionEvent& b) {
+    return a.time_ms() != b.time_ms() ? a.time_ms() < b.time_ms() : a.event_key() < b.event_key();
+  };
+  for (auto* events : {&web_events_by_anonymous_id, &app_events_by_customer}) {
+    for (auto& [id, list] : *events) std::sort(list.begin(), list.end(), by_time_and_key);
+  }
+  if (!read_truth) return "";
   std::ifstream sessions(root / "truth" / "sessions.csv");
   if (!sessions) return "--data: cannot read " + (root / "truth" / "sessions.csv").string();
   std::string line;
@@ -151,6 +164,33 @@ std::string Dataset::Load(const std::string& dir) {
     if (!intent) return "truth/sessions.csv: unknown intent " + cells[9];
     app_session_intent[cells[5]] = *intent;
   }
+  // Episodes that converted, by (customer, end time): the conversion's episode.
+  std::map<std::pair<std::string, int64_t>, int64_t> converted_start;
+  std::ifstream episodes(root / "truth" / "episodes.csv");
+  if (!episodes) return "--data: cannot read " + (root / "truth" / "episodes.csv").string();
+  std::getline(episodes, line);
+  while (std::getline(episodes, line)) {
+    const auto cells = SplitCsv(line);
+    if (cells.size() < 6) return "truth/episodes.csv: malformed line: " + line;
+    if (cells[5] != "1" || cells[1].empty()) continue;
+    converted_start[{cells[1], std::atoll(cells[4].c_str())}] = std::atoll(cells[3].c_str());
+  }
+  std::ifstream conversions_file(root / "truth" / "conversions.csv");
+  if (!conversions_file) {
+    return "--data: cannot read " + (root / "truth" / "conversions.csv").string();
+  }
+  std::getline(conversions_file, line);
+  while (std::getline(conversions_file, line)) {
+    const auto cells = SplitCsv(line);
+    if (cells.size() < 5) return "truth/conversions.csv: malformed line: " + line;
+    const auto intent = sim::IntentFromName(cells[4]);
+    if (!intent) return "truth/conversions.csv: unknown intent " + cells[4];
+    Conversion c{cells[0], std::atoll(cells[2].c_str()), *intent, 0};
+    const auto it = converted_start.find({c.customer_id, c.time_ms});
+    if (it == converted_start.end() || c.intent == Intent::kEverydayServicing) continue;
+    c.episode_start_ms = it->second;
+    conversions.push_back(std::move(c));
+  }
   return "";
 }
 
@@ -160,13 +200,12 @@ double Log1p(double x) {
   return std::log1p(x);
 }
 
-// Fills one example's features and teacher label from the history before it.
+// Fills one example's baseline features from the history before it.
 void Featurize(const Dataset& data, const ExampleOptions& options,
                const v1::CustomerProfile* profile, const std::vector<AppFact>& app,
                size_t login_index, Example* ex) {
   std::vector<float>& f = ex->features;
   f.assign(kProfileFeatures + kAppFeatures + kWebFeatures, 0.0f);
-  Teacher teacher;
   // Profile block.
   if (profile != nullptr) {
     const int age = std::clamp(static_cast<int>(profile->age_band()) - 1, 0, 5);
@@ -204,10 +243,7 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
         ++sessions;
         break;
       case v1::APP_ACTION_TILE_CLICK:
-        if (e.tile >= 0) {
-          ++clicks[static_cast<size_t>(e.tile)];
-          teacher.Vote(static_cast<Intent>(e.tile), 2.0);
-        }
+        if (e.tile >= 0) ++clicks[static_cast<size_t>(e.tile)];
         break;
       case v1::APP_ACTION_TILE_DISMISS:
         if (e.tile >= 0) ++dismissals[static_cast<size_t>(e.tile)];
@@ -225,10 +261,7 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
     }
     std::optional<Intent> intent = IntentOfScreen(e.screen);
     if (!intent && !e.query.empty()) intent = IntentOfQuery(e.query);
-    if (intent && e.action != v1::APP_ACTION_TILE_CLICK) {
-      ++app_intent[static_cast<size_t>(*intent)];
-      teacher.Vote(*intent, 1.0);
-    }
+    if (intent && e.action != v1::APP_ACTION_TILE_CLICK) ++app_intent[static_cast<size_t>(*intent)];
   }
   f[a0 + 0] = static_cast<float>(Log1p(sessions));
   f[a0 + 1] = static_cast<float>(Log1p(servicing));
@@ -258,7 +291,6 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
         if (e->time_ms < from) break;
         ++web_events;
         std::optional<Intent> intent;
-        double weight = 1.0;
         if (e->type == v1::WEB_EVENT_TYPE_SEARCH) {
           intent = IntentOfQuery(e->query);
           if (intent) ++searches[static_cast<size_t>(*intent)];
@@ -269,27 +301,20 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
         switch (e->type) {
           case v1::WEB_EVENT_TYPE_FORM_START:
             ++forms;
-            weight = 2.0;
             break;
           case v1::WEB_EVENT_TYPE_FORM_SUBMIT:
             ++submits;
-            weight = 2.0;
             break;
           case v1::WEB_EVENT_TYPE_CALCULATOR_USE:
             ++calculators;
-            weight = 2.0;
             break;
           case v1::WEB_EVENT_TYPE_DOWNLOAD:
             ++downloads;
-            weight = 2.0;
             break;
           default:
             break;
         }
-        if (intent) {
-          teacher.Vote(*intent, weight);
-          last_intent_ms = std::max(last_intent_ms, e->time_ms);
-        }
+        if (intent) last_intent_ms = std::max(last_intent_ms, e->time_ms);
       }
     }
   }
@@ -305,12 +330,22 @@ void Featurize(const Dataset& data, const ExampleOptions& options,
   f[w0 + 29] = last_intent_ms < 0
                    ? 0.0f
                    : static_cast<float>(std::exp(-(ex->time_ms - last_intent_ms) / (3.0 * kDayMs)));
-  ex->teacher = teacher.Label();
 }
 
 }  // namespace
 
 std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& options) {
+  // The teacher's label at each LOGIN: the taxonomy's rules over what the state holds
+  // then (the same code as the processor's rule scorer), in the world's intent order.
+  const auto catalog = catalog::DefaultCatalog();
+  const decide::RuleIntentScorer rules(std::make_shared<decide::IntentMatcher>(catalog));
+  std::vector<Intent> to_world;
+  for (const auto& in : catalog->intents()) {
+    to_world.push_back(sim::IntentFromName(in.id).value_or(Intent::kEverydayServicing));
+  }
+  const Timelines timelines(data);
+  std::vector<const v1::SessionEvent*> window;
+  std::vector<float> scores(catalog->intents().size());
   // Deterministic order: customers sorted by id, events by time.
   std::vector<const std::string*> customers;
   customers.reserve(data.app_by_customer.size());
@@ -360,6 +395,10 @@ std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& op
         }
       }
       Featurize(data, options, profile, app, i, &ex);
+      timelines.Visible(ex.customer_id, ex.time_ms, VisibleOptions(), &window);
+      rules.Score(window, ex.time_ms, scores);
+      const int top = rules.Label(scores).top;
+      ex.teacher = top >= 0 ? to_world[static_cast<size_t>(top)] : Intent::kEverydayServicing;
       out.push_back(std::move(ex));
     }
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval/dataset.h"
+#include "eval/intent_report.h"
 #include "eval/logistic.h"
 
 namespace intentstream::eval {
@@ -109,11 +110,18 @@ struct EvaluationOptions {
   double threshold = 0.5;
   ExampleOptions examples;
   TrainOptions train;
+  // The intent section (intent_report.h): the rule teacher first, then these labellers
+  // (the distilled head, from the tool). Each extra labeller also gets a main-table row
+  // from its label at the LOGIN.
+  bool intents = false;
+  std::vector<WindowLabeller*> extra_labellers;
 };
 
 struct EvaluationResult {
   std::vector<Metrics> rows;  // the model first, then baselines and references
   std::string plot_note;      // where the calibration plot went, or why it is missing
+  bool has_intents = false;
+  IntentReport intents;
 };
 
 // Returns "" on success, else a readable error.
