@@ -2,9 +2,13 @@
 // world against the truth, next to baselines fitted in the same run.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 
+#include "catalog/catalog.h"
 #include "eval/evaluation.h"
+#include "intent_head_labeller.h"
+#include "model/blas_probe.h"
 #include "sim/flags.h"
 
 namespace {
@@ -21,6 +25,10 @@ constexpr char kUsage[] =
   --horizon-days N              conversion label horizon (default 7)
   --window-days N               history the baselines' features see (default 14)
   --epochs N                    SGD epochs of the logistic baselines (default 8)
+  --intents                     add the intent section: the rule teacher against the latent
+                                intents (per intent P/R/F1, lead time, latency; intents.md)
+  --intent-head DIR             add the distilled intent head to it (needs --encoder)
+  --encoder DIR                 the session encoder the head reads (e.g. models/default)
   --help
 )";
 }  // namespace
@@ -30,8 +38,9 @@ int main(int argc, char** argv) {
   sim::Flags flags(
       argc, argv,
       {"--data", "--predictions", "--model", "--name", "--out", "--write-trivial-predictions",
-       "--threshold", "--horizon-days", "--window-days", "--epochs", "--help"},
-      {"--help"});
+       "--threshold", "--horizon-days", "--window-days", "--epochs", "--intents", "--intent-head",
+       "--encoder", "--help"},
+      {"--help", "--intents"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
     return 0;
@@ -78,12 +87,32 @@ int main(int argc, char** argv) {
   }
   options.examples.horizon_ms = horizon_days * eval::kDayMs;
   options.examples.window_ms = window_days * eval::kDayMs;
+  options.intents = flags.Bool("--intents");
+  const std::string head_dir = flags.String("--intent-head", "");
+  const std::string encoder_dir = flags.String("--encoder", "");
+  if (head_dir.empty() != encoder_dir.empty()) {
+    std::cerr << "error: --intent-head and --encoder go together\n";
+    return 2;
+  }
+  std::unique_ptr<eval::WindowLabeller> head;
+  if (!head_dir.empty()) {
+    try {
+      model::SetComputeThreads(1);  // per-core figures, as the benchmarks measure
+      head = evaluate::MakeIntentHeadLabeller(encoder_dir, head_dir, catalog::DefaultCatalog());
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+    options.extra_labellers.push_back(head.get());
+    options.intents = true;
+  }
   eval::EvaluationResult result;
   if (const std::string error = eval::RunEvaluation(options, &result); !error.empty()) {
     std::cerr << "error: " << error << "\n";
     return 1;
   }
   std::printf("%s", eval::FormatTable(result.rows).c_str());
+  if (result.has_intents) std::printf("\n%s", eval::FormatIntentReport(result.intents).c_str());
   if (!options.out_dir.empty()) {
     std::printf("wrote %s/results.csv and results.md\n%s\n", options.out_dir.c_str(),
                 result.plot_note.c_str());
