@@ -22,6 +22,7 @@
 #include "decide/decision_operator.h"
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
+#include "model/intent_head.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
@@ -277,11 +278,33 @@ int Run(const RunFlags& flags) {
     log.Info("session encoder loaded",
              {{"model_version", encoder->model_version()}, {"dir", options.model_dir}});
   }
+  // The distilled intent head, scored per step on the encoder's embeddings (same thread);
+  // without it the decision stage scores intents with the taxonomy's rules.
+  std::shared_ptr<intentstream::model::IntentHead> intent_head;
+  if (!options.intent_head_dir.empty()) {
+    intent_head = intentstream::model::IntentHead::Load(options.intent_head_dir);
+    if (intent_head->config().encoder_version != encoder->model_version()) {
+      throw ConfigError("model.intent_head_dir",
+                        "the head in '" + options.intent_head_dir + "' reads embeddings of encoder " +
+                            intent_head->config().encoder_version + ", model.dir has " +
+                            encoder->model_version());
+    }
+    if (intent_head->config().taxonomy_version != catalog->taxonomy_version()) {
+      log.Warn("intent head trained on another taxonomy version; intents it lacks keep their "
+               "rule scores",
+               {{"head_taxonomy", intent_head->config().taxonomy_version},
+                {"catalogue_taxonomy", catalog->taxonomy_version()}});
+    }
+    log.Info("intent head loaded", {{"version", intent_head->version()},
+                                    {"teacher", intent_head->config().teacher},
+                                    {"dir", options.intent_head_dir}});
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   intentstream::serve::DecisionProbe decision_probe(*registry);
   intentstream::decide::DecisionModels models;
   models.encoder_version = encoder ? encoder->model_version() : "";
+  models.intents = intent_head.get();
   intentstream::decide::DecisionOperator decision_operator(
       decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
   rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), &decision_operator);
