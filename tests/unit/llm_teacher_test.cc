@@ -23,6 +23,7 @@
 #include "llm/chat_client.h"
 #include "support/wait.h"
 #include "teach/llm_teacher.h"
+#include "teach/taxonomy_proposal.h"
 #include "teach/teacher.h"
 
 namespace intentstream {
@@ -407,6 +408,69 @@ TEST(LlmTeacher, ServerErrorsAndTimeoutsFallBackAndNoSessionIsSkipped) {
   EXPECT_EQ(c.sessions, sessions.size());
   EXPECT_EQ(c.fallback_by_reason[static_cast<size_t>(teach::Fallback::kHttpError)], 2u);
   EXPECT_EQ(c.fallback_by_reason[static_cast<size_t>(teach::Fallback::kTimeout)], 2u);
+}
+
+// --- taxonomy proposals (generate -> review -> refine) ---
+
+std::string SchemaName(const json& request) {
+  if (!request.contains("response_format")) return "";
+  return request["response_format"]["json_schema"].value("name", "");
+}
+
+TEST(TaxonomyProposal, GenerateReviewRefineProducesReviewableCandidates) {
+  FakeChatServer server([](const json& request, httplib::Response& res) {
+    if (SchemaName(request) == "review") {
+      Answer(res, R"({"issues": ["pet_cover overlaps nothing; keep it marketing"]})");
+      return;
+    }
+    const bool refine =
+        request["messages"][1]["content"].get<std::string>().find("Issues found") !=
+        std::string::npos;
+    Answer(res, json{{"intents",
+                      {{{"id", "home_buying"},
+                        {"name", "Home buying"},
+                        {"description", "Researching or preparing to buy a first or next "
+                                        "home with a mortgage."},
+                        {"marketing", true}},
+                       {{"id", "pet_cover"},
+                        {"name", refine ? "Pet insurance" : "Pets"},
+                        {"description", "Looking for insurance for a pet."},
+                        {"examples", {"/insurance/pet"}},
+                        {"marketing", true}}}}}
+                    .dump());
+  });
+  auto options = Options(server.url());
+  llm::ChatClient client(options);
+  const auto catalog = catalog::DefaultCatalog();
+  const std::vector<std::string> summaries(5, "web page /insurance/pet\n");
+  teach::ProposalOptions po;
+  po.batch_sessions = 2;
+  const auto r = teach::ProposeTaxonomy(*catalog, summaries, client, po, Logger(nullptr, "t"));
+  EXPECT_EQ(r.batches, 3u);
+  EXPECT_EQ(r.failed_steps, 0u);
+  ASSERT_EQ(r.issues.size(), 1u);
+  ASSERT_EQ(r.intents.size(), 2u);
+  EXPECT_EQ(r.intents[0].change, "unchanged");
+  EXPECT_EQ(r.intents[1].id, "pet_cover");
+  EXPECT_EQ(r.intents[1].change, "new");
+  EXPECT_EQ(r.intents[1].name, "Pet insurance");  // the refine step's answer
+  EXPECT_EQ(server.requests().size(), 5u);        // 3 generate, review, refine
+}
+
+TEST(TaxonomyProposal, InvalidAnswersKeepTheTaxonomyTheStepStartedFrom) {
+  FakeChatServer server([](const json&, httplib::Response& res) {
+    Answer(res, R"({"intents": [{"id": "Not Snake", "name": "x", "description": "y"}]})");
+  });
+  llm::ChatClient client(Options(server.url()));
+  const auto catalog = catalog::DefaultCatalog();
+  const auto r = teach::ProposeTaxonomy(*catalog, {"a session\n"}, client, {},
+                                        Logger(nullptr, "t"));
+  EXPECT_GE(r.failed_steps, 2u);  // generate and review
+  ASSERT_EQ(r.intents.size(), catalog->intents().size());
+  for (const auto& c : r.intents) EXPECT_EQ(c.change, "unchanged") << c.id;
+  std::vector<teach::CandidateIntent> parsed;
+  EXPECT_THAT(teach::ParseTaxonomyAnswer(R"({"intents": [{"id": "Not Snake"}]})", &parsed),
+              HasSubstr("snake_case"));
 }
 
 }  // namespace
