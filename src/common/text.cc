@@ -27,6 +27,11 @@ std::string CategoryFromPath(std::string_view url_path) {
     ++segments;
   }
   if (out.empty()) return std::string(1, '/');
+  if (out.size() > kMaxPathCategoryBytes) {
+    size_t cut = kMaxPathCategoryBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out.resize(cut);
+  }
   return out;
 }
 

@@ -3,14 +3,20 @@
 // example and a live event compare equal.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace intentstream {
 
+// A category derived from a URL path keeps at most this many bytes (as a page_category
+// label may have), so a visitor's window stays small whatever the paths.
+inline constexpr size_t kMaxPathCategoryBytes = 256;
+
 // Page category of a URL path when the CMS gives none: the path without query or
-// fragment, lower-cased, trailing slash removed, cut to its first three segments.
+// fragment, lower-cased, trailing slash removed, cut to its first three segments and to
+// kMaxPathCategoryBytes (at a UTF-8 character boundary).
 // "/Credit-Cards/Travel-Rewards/?utm=x" -> "/credit-cards/travel-rewards".
 std::string CategoryFromPath(std::string_view url_path);
 

@@ -8,10 +8,6 @@
 
 namespace intentstream::ingest {
 
-namespace {
-constexpr int kMaxQueryTerms = 4;
-}  // namespace
-
 void HashQueryTerms(std::string_view query, v1::SessionEvent* out) {
   for (const auto& term : SearchTerms(query)) {
     if (out->query_term_hashes_size() >= kMaxQueryTerms) break;
@@ -20,7 +16,9 @@ void HashQueryTerms(std::string_view query, v1::SessionEvent* out) {
 }
 
 int64_t TimestampToMillis(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+  const int64_t seconds = std::clamp(ts.seconds(), kMinTimestampSeconds, kMaxTimestampSeconds);
+  const int32_t nanos = std::clamp(ts.nanos(), 0, 999'999'999);
+  return seconds * 1000 + nanos / 1'000'000;
 }
 
 v1::SessionEvent ToSessionEvent(const v1::WebEvent& event) {

@@ -73,11 +73,14 @@ void BatchProcessor::Decode(InputRecord* r, int64_t now_ms) const {
     auto& h = r->decoded.handoff;
     h.Clear();
     if (h.ParseFromArray(m.payload.data(), static_cast<int>(m.payload.size())) &&
-        h.has_watermark()) {
+        h.has_watermark() && h.watermark().task() >= 0 &&
+        (partition_count_ <= 0 || h.watermark().task() < partition_count_) &&
+        h.watermark().watermark_ms() >= ingest::kMinTimestampMillis &&
+        h.watermark().watermark_ms() <= ingest::kMaxTimestampMillis) {
       r->watermark = true;
     } else {
-      r->rejection = ingest::Rejection{v1::DEAD_LETTER_REASON_UNDECODABLE,
-                                       "watermark record without a watermark"};
+      r->rejection = ingest::Rejection{v1::DEAD_LETTER_REASON_INVALID_FIELD,
+                                       "watermark record without a valid watermark"};
     }
     return;
   }
@@ -226,8 +229,9 @@ void BatchProcessor::DeadLetter(const InputRecord& r, std::vector<OutputMessage>
                                 BatchCounts* counts) {
   const InputMessage& m = r.message;
   const auto dl = ingest::MakeDeadLetter({m.topic, m.partition, m.offset}, m.payload, m.key,
-                                         *r.rejection, WallMillis(), version_);
-  out->push_back({options_.topics.dead_letters, std::string(m.key), dl.SerializeAsString()});
+                                         *r.rejection, WallMillis(), version_, options_.validation);
+  // Keyed by the dead letter's (capped) copy of the source key.
+  out->push_back({options_.topics.dead_letters, dl.original_key(), dl.SerializeAsString()});
   ++counts->dead_letters;
   if (probe_) probe_->DeadLettered(m.kind, r.rejection->reason);
 }
@@ -298,24 +302,47 @@ void BatchProcessor::ApplyLink(const InputRecord& r, std::vector<OutputMessage>*
     anonymous_tasks_.push_back(r.message.partition.value);
   }
   state_.PutIdentityLink(link.anonymous_id(), link.customer_id());
-  // The web history so far travels to the customer's owner; later web events follow
-  // one by one (ApplyWeb), so the link may arrive before or after them.
+  // The web history up to the link travels to the customer's owner; later web events
+  // follow one by one at their own event time (ApplyWeb), so the link may arrive before
+  // or after them and the customer side receives the same hand-offs either way.
+  const int64_t link_ms = ToMillis(link.event_time());
   v1::IdentityHandoff h;
   h.set_handoff_id(link.event_id());
   h.set_anonymous_id(link.anonymous_id());
   h.set_customer_id(link.customer_id());
-  h.set_link_time_ms(ToMillis(link.event_time()));
-  h.set_event_time_ms(ToMillis(link.event_time()));
-  *h.mutable_events() = v.state.events();
+  h.set_link_time_ms(link_ms);
+  h.set_event_time_ms(link_ms);
+  for (const auto& e : v.state.events()) {
+    if (e.time_ms() <= link_ms) *h.add_events() = e;
+  }
   h.set_web_events_total(v.state.web_events());
   SendHandoff(h, out, counts);
+  for (const auto& e : v.state.events()) {
+    if (e.time_ms() <= link_ms) continue;
+    // A web event after the link that arrived before it: forwarded as ApplyWeb would
+    // have. Its id is not known here, so the hand-off id is derived from its key.
+    v1::IdentityHandoff f;
+    f.set_handoff_id(link.event_id() + "/" + std::to_string(e.event_key()));
+    f.set_anonymous_id(link.anonymous_id());
+    f.set_customer_id(link.customer_id());
+    f.set_link_time_ms(link_ms);
+    f.set_event_time_ms(e.time_ms());
+    *f.add_events() = e;
+    f.set_web_events_total(v.state.web_events());
+    SendHandoff(f, out, counts);
+  }
 }
 
 void BatchProcessor::SendHandoff(const v1::IdentityHandoff& h, std::vector<OutputMessage>* out,
                                  BatchCounts* counts) {
-  // Timestamped with its event time: the receiving task orders it among its input.
+  // Timestamped with its event time: the receiving task orders it among its input. The
+  // partition is the customer's (murmur2, as a keyed produce would pick), given
+  // explicitly so the hand-off is queued in order with the task watermarks that follow
+  // it to the same partition (a keyed message may wait in the producer's unassigned
+  // queue until the topic's metadata is known, and overtake nothing or be overtaken).
   out->push_back(
-      {options_.topics.handoff, h.customer_id(), h.SerializeAsString(), h.event_time_ms()});
+      {options_.topics.handoff, h.customer_id(), h.SerializeAsString(), h.event_time_ms(),
+       partition_count_ > 0 ? KafkaMurmur2Partition(h.customer_id(), partition_count_) : -1});
   ++counts->handoffs_sent;
   if (probe_) probe_->HandoffSent();
 }
@@ -340,6 +367,7 @@ void BatchProcessor::ApplyHandoff(const InputRecord& r, BatchCounts* counts) {
       state::MergeHandoff(&v.state, h, options_.session, state_.options().max_linked_ids);
   op::StepEvent event;
   event.kind = op::StepEvent::Kind::kHandoff;
+  event.event_id = h.handoff_id();  // the link's or the forwarded web event's id
   event.time_ms = r.time_ms;
   event.handoff = &h;
   JoinStep(v, r, event);

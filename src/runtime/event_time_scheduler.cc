@@ -32,6 +32,46 @@ int RankOf(ingest::TopicKind kind) {
 
 }  // namespace
 
+void EventTimeScheduler::Queue::Push(RecordPtr r) {
+  if (!sorted) {
+    fifo_.push_back(std::move(r));
+    return;
+  }
+  const int64_t offset = r->message.offset.value;
+  offsets_.insert(offset);
+  by_time_.emplace(std::make_pair(r->time_ms, offset), std::move(r));
+}
+
+EventTimeScheduler::RecordPtr EventTimeScheduler::Queue::Pop() {
+  RecordPtr r;
+  if (!sorted) {
+    r = std::move(fifo_.front());
+    fifo_.pop_front();
+  } else {
+    r = std::move(by_time_.begin()->second);
+    by_time_.erase(by_time_.begin());
+    offsets_.erase(offsets_.find(r->message.offset.value));
+  }
+  released_max_offset = std::max(released_max_offset, r->message.offset.value);
+  return r;
+}
+
+std::vector<EventTimeScheduler::RecordPtr> EventTimeScheduler::Queue::TakeAll() {
+  std::vector<RecordPtr> out;
+  for (auto& r : fifo_) out.push_back(std::move(r));
+  for (auto& [k, r] : by_time_) out.push_back(std::move(r));
+  fifo_.clear();
+  by_time_.clear();
+  offsets_.clear();
+  return out;
+}
+
+int64_t EventTimeScheduler::Queue::SafeNextOffset() const {
+  const int64_t after_released = released_max_offset + 1;
+  if (!sorted || offsets_.empty()) return after_released;
+  return std::min(*offsets_.begin(), after_released);
+}
+
 EventTimeScheduler::EventTimeScheduler(SchedulerOptions options) : options_(options) {}
 
 void EventTimeScheduler::Assign(const TopicPartition& tp, ingest::TopicKind kind) {
@@ -41,6 +81,7 @@ void EventTimeScheduler::Assign(const TopicPartition& tp, ingest::TopicKind kind
   slot->tp = tp;
   slot->kind = kind;
   slot->rank = RankOf(kind);
+  slot->sorted = kind == ingest::TopicKind::kHandoff;
   Task& task = tasks_[tp.partition.value];
   Side& side = CustomerSide(kind) ? task.customer : task.anonymous;
   side.customer = CustomerSide(kind);
@@ -51,8 +92,8 @@ void EventTimeScheduler::Revoke(const TopicPartition& tp) {
   auto it = queues_.find(tp);
   if (it == queues_.end()) return;
   Queue* q = it->second.get();
-  buffered_ -= q->records.size();
-  for (auto& r : q->records) Recycle(std::move(r));
+  buffered_ -= q->size();
+  for (auto& r : q->TakeAll()) Recycle(std::move(r));
   for (auto u = unordered_.begin(); u != unordered_.end();) {
     if (u->first == q) {
       Recycle(std::move(u->second));
@@ -90,16 +131,19 @@ void EventTimeScheduler::Push(RecordPtr record) {
   if (!options_.ordered) {
     unordered_.emplace_back(&q, std::move(record));
   } else {
-    q.records.push_back(std::move(record));
+    q.Push(std::move(record));
   }
-  if (options_.ordered && !q.paused && q.records.size() > options_.pause_above) {
+  if (options_.ordered && !q.paused && q.size() > options_.pause_above) {
     q.paused = true;
     to_pause_.push_back(q.tp);
   }
 }
 
-void EventTimeScheduler::AtEnd(const TopicPartition& tp) {
-  if (auto it = queues_.find(tp); it != queues_.end()) it->second->at_end = true;
+void EventTimeScheduler::AtEnd(const TopicPartition& tp, int64_t now_ms) {
+  if (auto it = queues_.find(tp); it != queues_.end()) {
+    if (!it->second->at_end) it->second->at_end_since_ms = now_ms;
+    it->second->at_end = true;
+  }
 }
 
 int64_t EventTimeScheduler::SenderWatermark(int32_t receiver, int32_t sender) const {
@@ -124,7 +168,7 @@ int64_t EventTimeScheduler::MinSenderWatermark(int32_t receiver) const {
 
 void EventTimeScheduler::Popped(Queue& q) {
   --buffered_;
-  if (q.paused && q.records.size() < options_.resume_below) {
+  if (q.paused && q.size() < options_.resume_below) {
     q.paused = false;
     to_resume_.push_back(q.tp);
   }
@@ -136,13 +180,13 @@ void EventTimeScheduler::ReleaseSide(int32_t task, Side& side, int64_t now_ms, s
   while (out->size() < max) {
     Queue* best = nullptr;
     for (Queue* q : side.queues) {
-      if (q->records.empty()) continue;
+      if (q->empty()) continue;
       if (best == nullptr) {
         best = q;
         continue;
       }
-      const InputRecord& a = *q->records.front();
-      const InputRecord& b = *best->records.front();
+      const InputRecord& a = q->head();
+      const InputRecord& b = best->head();
       if (a.time_ms != b.time_ms
               ? a.time_ms < b.time_ms
               : (q->rank != best->rank ? q->rank < best->rank : q->tp.topic < best->tp.topic)) {
@@ -150,10 +194,13 @@ void EventTimeScheduler::ReleaseSide(int32_t task, Side& side, int64_t now_ms, s
       }
     }
     if (best == nullptr) return;
-    InputRecord& head = *best->records.front();
+    InputRecord& head = best->head();
     if (head.time_ms != InputRecord::kNoTime) {
       bool waiting = false;
-      for (const Queue* q : side.queues) waiting = waiting || (q->records.empty() && !q->at_end);
+      for (const Queue* q : side.queues) {
+        waiting = waiting || (q->empty() &&
+                              (!q->at_end || now_ms - q->at_end_since_ms < options_.end_wait_ms));
+      }
       if (side.customer && task_count_ > 0) waiting = waiting || head.time_ms >= min_watermark;
       if (!waiting) {
         side.enforced = false;
@@ -173,8 +220,7 @@ void EventTimeScheduler::ReleaseSide(int32_t task, Side& side, int64_t now_ms, s
       }
       side.stream_time = std::max(side.stream_time, head.time_ms);
     }
-    out->push_back(std::move(best->records.front()));
-    best->records.pop_front();
+    out->push_back(best->Pop());
     Popped(*best);
   }
 }
@@ -204,14 +250,22 @@ std::vector<std::pair<int32_t, int64_t>> EventTimeScheduler::AnonymousWatermarks
     bool all_heads = true;
     int64_t min_head = std::numeric_limits<int64_t>::max();
     for (const Queue* q : side.queues) {
-      if (q->records.empty() || q->records.front()->time_ms == InputRecord::kNoTime) {
+      if (q->empty() || q->head().time_ms == InputRecord::kNoTime) {
         all_heads = false;
         break;
       }
-      min_head = std::min(min_head, q->records.front()->time_ms);
+      min_head = std::min(min_head, q->head().time_ms);
     }
     if (all_heads) w = std::max(w, min_head);
     if (w != InputRecord::kNoTime) out.emplace_back(id, w);
+  }
+  return out;
+}
+
+std::vector<std::pair<TopicPartition, int64_t>> EventTimeScheduler::SortedPartitionOffsets() const {
+  std::vector<std::pair<TopicPartition, int64_t>> out;
+  for (const auto& [tp, q] : queues_) {
+    if (q->sorted && q->released_max_offset >= 0) out.emplace_back(tp, q->SafeNextOffset());
   }
   return out;
 }
@@ -243,10 +297,10 @@ std::vector<TaskFigures> EventTimeScheduler::Figures() const {
     int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
     for (const Side* side : {&task.anonymous, &task.customer}) {
       for (const Queue* q : side->queues) {
-        f.buffered += q->records.size();
-        if (q->records.empty() || q->records.front()->time_ms == InputRecord::kNoTime) continue;
-        lo = std::min(lo, q->records.front()->time_ms);
-        hi = std::max(hi, q->records.front()->time_ms);
+        f.buffered += q->size();
+        if (q->empty() || q->head().time_ms == InputRecord::kNoTime) continue;
+        lo = std::min(lo, q->head().time_ms);
+        hi = std::max(hi, q->head().time_ms);
       }
     }
     f.head_skew_ms = hi >= lo ? hi - lo : 0;

@@ -35,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +50,11 @@ struct SchedulerOptions {
   // Longest wait for a partition that may have older records, or for other tasks'
   // hand-off watermarks, before going on without them, ms.
   int64_t max_task_idle_ms = 500;
+  // How long a partition that reached its end still counts as possibly holding older
+  // records (producers that batch per partition deliver partitions out of event-time
+  // order). 0: a partition at its end holds nothing back (lowest latency; such records
+  // are late).
+  int64_t end_wait_ms = 0;
   // A partition with more buffered records than this is paused until it drains below
   // `resume_below` (bounds memory when one partition runs far ahead in event time).
   size_t pause_above = 4000;
@@ -89,7 +95,7 @@ class EventTimeScheduler {
   // sending task's watermark at once.
   void Push(RecordPtr record);
   // The partition reached its end (no record is buffered beyond what was pushed).
-  void AtEnd(const TopicPartition& tp);
+  void AtEnd(const TopicPartition& tp, int64_t now_ms);
 
   // Appends up to `max` records that may be applied now, in release order. `now_ms` is
   // a steady clock for the idle waits.
@@ -110,6 +116,9 @@ class EventTimeScheduler {
   size_t buffered() const { return buffered_; }
   // True when nothing is buffered and every assigned partition is at its end.
   bool Drained() const;
+  // Offsets to commit for partitions read out of offset order (the hand-off partitions),
+  // after the records released so far are applied: (partition, next offset).
+  std::vector<std::pair<TopicPartition, int64_t>> SortedPartitionOffsets() const;
   // Partitions to pause / resume since the last call.
   void TakeFlowChanges(std::vector<TopicPartition>* pause, std::vector<TopicPartition>* resume);
   std::vector<TaskFigures> Figures() const;
@@ -124,13 +133,35 @@ class EventTimeScheduler {
   void Recycle(RecordPtr record);
 
  private:
-  struct Queue {
+  // A partition's buffered records. Input partitions are read in offset order (a
+  // producer writes each in event-time order); the hand-off partition interleaves the
+  // time-ordered streams of every sending task, so it is kept sorted by event time and
+  // its records may be applied out of offset order (SafeNextOffset says what to commit).
+  class Queue {
+   public:
     TopicPartition tp;
     ingest::TopicKind kind;
     int rank = 0;  // tie-break among equal event times
-    std::deque<RecordPtr> records;
+    bool sorted = false;
     bool at_end = false;
+    int64_t at_end_since_ms = 0;  // steady clock of the last end reached
     bool paused = false;
+    int64_t released_max_offset = -1;
+
+    bool empty() const { return sorted ? by_time_.empty() : fifo_.empty(); }
+    size_t size() const { return sorted ? by_time_.size() : fifo_.size(); }
+    InputRecord& head() const { return sorted ? *by_time_.begin()->second : *fifo_.front(); }
+    void Push(RecordPtr r);
+    RecordPtr Pop();
+    std::vector<RecordPtr> TakeAll();
+    // The next offset to commit once every released record is applied: the lowest
+    // offset still buffered, or one past the last released.
+    int64_t SafeNextOffset() const;
+
+   private:
+    std::deque<RecordPtr> fifo_;
+    std::multimap<std::pair<int64_t, int64_t>, RecordPtr> by_time_;  // (time, offset)
+    std::multiset<int64_t> offsets_;                                 // of by_time_'s records
   };
   struct Side {
     std::vector<Queue*> queues;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "ingest/dead_letter.h"
 #include "serve/http_server.h"
 
 namespace intentstream::runtime {
@@ -14,6 +15,8 @@ namespace {
 
 using Spec = OptionSpec<ProcessorOptions>;
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+// What a Kafka record adds to its key and value (headers, lengths, attributes).
+constexpr size_t kRecordOverheadBytes = 512;
 
 Spec Str(std::string key, std::string def, std::string doc, std::string ProcessorOptions::*field) {
   return Spec{
@@ -57,10 +60,14 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Topic("topic.profiles", "customer-profiles",
                     "Input (compacted): customer profiles, key customer_id",
                     &TopicNames::profiles));
-  s.push_back(Topic("topic.handoff", "identity-handoff",
-                    "Internal repartition topic for identity hand-offs, key customer_id; same "
-                    "partition count as the inputs",
-                    &TopicNames::handoff));
+  s.push_back(Spec{"topic.handoff", "<group.id>-identity-handoff",
+                   "Internal repartition topic for identity hand-offs and task watermarks, key "
+                   "customer_id; same partition count as the inputs. Named after the consumer "
+                   "group, so two groups never merge each other's hand-offs",
+                   [](ProcessorOptions& o, const std::string& k, const std::string& v) {
+                     if (v.empty()) throw ConfigError(k, "topic name is empty");
+                     o.topics.handoff = v;
+                   }});
   s.push_back(Topic("topic.decisions", "decisions", "Output: decisions", &TopicNames::decisions));
   s.push_back(
       Topic("topic.triggers", "triggers", "Output: marketing triggers", &TopicNames::triggers));
@@ -98,6 +105,29 @@ std::vector<Spec> BuildSpecs() {
       [](O& o, int64_t v) { o.validation.max_payload_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_id_bytes", "128", "Longest accepted id, bytes", 8, 4096,
                   [](O& o, int64_t v) { o.validation.max_id_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_text_bytes", "2048",
+                  "Longest accepted URL path, referrer, title or search query, bytes", 64, 65536,
+                  [](O& o, int64_t v) { o.validation.max_text_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_label_bytes", "256",
+                  "Longest accepted label (page category, channel, UTM campaign, screen), bytes", 8,
+                  65536,
+                  [](O& o, int64_t v) { o.validation.max_label_bytes = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_list_items", "64",
+                  "Most items of a profile's products_held or opted_out_channels", 1, 4096,
+                  [](O& o, int64_t v) { o.validation.max_list_items = static_cast<size_t>(v); }));
+  s.push_back(Int("validation.max_dwell_ms", "86400000", "Largest accepted dwell_ms", 1000,
+                  std::numeric_limits<uint32_t>::max(),
+                  [](O& o, int64_t v) { o.validation.max_dwell_ms = static_cast<uint32_t>(v); }));
+  s.push_back(Int("validation.max_dead_letter_payload_bytes", "16384",
+                  "A dead letter keeps this many bytes of the rejected payload (plus its size "
+                  "and SHA-256)",
+                  0, 512 * 1024, [](O& o, int64_t v) {
+                    o.validation.max_dead_letter_payload_bytes = static_cast<size_t>(v);
+                  }));
+  s.push_back(Int(
+      "validation.max_dead_letter_key_bytes", "1024",
+      "A dead letter keeps (and is keyed by) this many bytes of the rejected key", 64, 65536,
+      [](O& o, int64_t v) { o.validation.max_dead_letter_key_bytes = static_cast<size_t>(v); }));
   s.push_back(Int("validation.max_future_skew_ms", "3600000",
                   "Event times further ahead of the processor clock are rejected, ms", 0,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.validation.max_future_skew_ms = v; }));
@@ -134,9 +164,17 @@ std::vector<Spec> BuildSpecs() {
                   "tasks' hand-off watermarks, before a task goes on without them (0: never "
                   "wait; decisions may then depend on fetch timing)",
                   0, 3600000, [](O& o, int64_t v) { o.max_task_idle_ms = v; }));
-  s.push_back(Int("processing.watermark_interval_ms", "20",
-                  "Least time between two hand-off watermark publications of an idle task", 1,
-                  60000, [](O& o, int64_t v) { o.watermark_interval_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.end_wait_ms", "0",
+                  "How long a partition that reached its end still holds its task back (0: "
+                  "trust the end; records a producer delivers later are applied late)",
+                  0, 3600000, [](O& o, int64_t v) { o.end_wait_ms = v; }));
+  s.push_back(Int("processing.arrival_settle_ms", "2",
+                  "After the consumer's queue runs dry, wait this long for the rest of a fetch "
+                  "response before ordering what arrived (0: don't)",
+                  0, 1000, [](O& o, int64_t v) { o.arrival_settle_ms = static_cast<int>(v); }));
+  s.push_back(Int("processing.watermark_interval_ms", "10",
+                  "Least time between two hand-off watermark publications of a task", 1, 60000,
+                  [](O& o, int64_t v) { o.watermark_interval_ms = static_cast<int>(v); }));
   s.push_back(Int("processing.exit_when_idle_ms", "0",
                   "Exit when all partitions are drained and idle this long (0: never)", 0,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.exit_when_idle_ms = v; }));
@@ -319,6 +357,9 @@ ProcessorOptions LoadProcessorOptions(const std::string& config_file,
                                       target[rest] = value;
                                     });
   options.http_auth_token = LoadAuthToken(options.http_auth_token_file);
+  if (props.values().count("topic.handoff") == 0) {
+    options.topics.handoff = HandoffTopicFor(options.group_id);
+  }
   Validate(options);
   return options;
 }
@@ -353,6 +394,23 @@ void Validate(const ProcessorOptions& o) {
     throw ConfigError("kafka.bootstrap.servers", "required unless running --embedded");
   }
   ValidateHttp(o);
+  // A dead letter must fit in what the producer may send, or the rejected message would
+  // stop the stream instead.
+  for (const auto* producer : {&o.kafka_producer, &o.kafka_common}) {
+    const auto it = producer->find("message.max.bytes");
+    if (it == producer->end()) continue;
+    const std::string key = (producer == &o.kafka_producer ? "kafka.producer." : "kafka.") +
+                            std::string("message.max.bytes");
+    const int64_t max_bytes = ParseInt(key, it->second, 1000, int64_t{1} << 31);
+    const size_t needed = ingest::MaxDeadLetterBytes(o.validation) +
+                          o.validation.max_dead_letter_key_bytes + kRecordOverheadBytes;
+    if (static_cast<size_t>(max_bytes) < needed) {
+      throw ConfigError("validation.max_dead_letter_payload_bytes",
+                        "dead letters may take " + std::to_string(needed) + " bytes, more than " +
+                            key + " = " + it->second);
+    }
+    break;
+  }
   for (const auto* names :
        {&o.topics.web, &o.topics.app, &o.topics.links, &o.topics.profiles, &o.topics.handoff}) {
     for (const auto* other : {&o.topics.decisions, &o.topics.triggers, &o.topics.dead_letters}) {

@@ -19,16 +19,23 @@ struct TopicNames {
   std::string app = "app-events";              // input, key: customer_id
   std::string links = "identity-links";        // input, key: anonymous_id
   std::string profiles = "customer-profiles";  // input (compacted), key: customer_id
-  std::string handoff = "identity-handoff";    // internal repartition topic, key: customer_id
-  std::string decisions = "decisions";         // output
-  std::string triggers = "triggers";           // output
-  std::string dead_letters = "dead-letters";   // output
+  // Internal repartition topic, key: customer_id; by default named after the consumer
+  // group (HandoffTopicFor), as Kafka Streams names its internal topics.
+  std::string handoff = "intentstream-identity-handoff";
+  std::string decisions = "decisions";        // output
+  std::string triggers = "triggers";          // output
+  std::string dead_letters = "dead-letters";  // output
 
   // Every topic the processor reads or writes (what an embedded cluster creates).
   std::vector<std::string> All() const {
     return {web, app, links, profiles, handoff, decisions, triggers, dead_letters};
   }
 };
+
+// The hand-off topic of a consumer group: "<group>-identity-handoff".
+inline std::string HandoffTopicFor(const std::string& group_id) {
+  return group_id + "-identity-handoff";
+}
 
 struct ProcessorOptions {
   TopicNames topics;
@@ -71,8 +78,17 @@ struct ProcessorOptions {
   // hand-off watermarks, before a task goes on without them, ms. 0 never waits (lowest
   // latency; decisions may then depend on fetch timing). Default: 500.
   int64_t max_task_idle_ms = 500;
-  // Least time between two watermark publications of a task while idle, ms. Default: 20.
-  int watermark_interval_ms = 20;
+  // How long a partition that reached its end still holds its task back, ms (producers
+  // that batch per partition deliver partitions out of event-time order; 0 trusts the
+  // end: lowest latency, and such records are applied late). Default: 0.
+  int64_t end_wait_ms = 0;
+  // After the consumer's queue runs dry, wait this long for the rest of a fetch response
+  // before ordering what arrived (live traffic), ms. 0 = don't. Default: 2.
+  int arrival_settle_ms = 2;
+  // Least time between two hand-off watermark publications of a task, ms: bounds how
+  // long the customer side waits for hand-offs, and the watermark records' cost.
+  // Default: 10.
+  int watermark_interval_ms = 10;
   // Exit once every assigned partition is at its end and nothing arrived for this long;
   // 0 = run until stopped. Default: 0.
   int64_t exit_when_idle_ms = 0;

@@ -68,7 +68,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         encoder_(encoder),
         batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
         scheduler_(SchedulerOptions{.ordered = options_.event_time_order,
-                                    .max_task_idle_ms = options_.max_task_idle_ms}),
+                                    .max_task_idle_ms = options_.max_task_idle_ms,
+                                    .end_wait_ms = options_.end_wait_ms}),
         outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
                                                   .processor_version = Processor::Version(),
                                                   .flush_timeout_ms = options_.flush_timeout_ms},
@@ -87,6 +88,12 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
                       },
                       [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
     if (encoder_ != nullptr) probe_.ModelVersion(encoder_->model_version());
+    const auto& rec = store_.recovery();
+    log_.Info(rec.created ? "state created" : "state recovered",
+              {{"dir", options_.store.dir},
+               {"last_sequence", std::to_string(rec.last_sequence)},
+               {"partitions_with_offsets", std::to_string(rec.offsets)},
+               {"estimated_visitors", std::to_string(rec.estimated_sessions)}});
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},
               {options_.topics.links, ingest::TopicKind::kLink},
@@ -242,6 +249,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         probe_.PartitionAssigned(tp);
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
+      WarnIfBehindGroup(consumer, partitions);
       const auto* e = cooperative ? consumer->incremental_assign(partitions) : nullptr;
       if (!cooperative) consumer->assign(partitions);
       if (e != nullptr) {
@@ -290,6 +298,32 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     }
   }
 
+  // The offsets the local state stands at against the group's committed offsets: state
+  // behind the group was rolled back (a truncated MANIFEST, an old copy of the directory,
+  // another instance's volume). It is not fatal, the gap is read again from the input,
+  // but an operator should know.
+  void WarnIfBehindGroup(RdKafka::KafkaConsumer* consumer,
+                         const std::vector<RdKafka::TopicPartition*>& partitions) {
+    std::vector<RdKafka::TopicPartition*> query;
+    for (auto* p : partitions)
+      query.push_back(RdKafka::TopicPartition::create(p->topic(), p->partition()));
+    if (consumer->committed(query, 5000) == RdKafka::ERR_NO_ERROR) {
+      for (size_t i = 0; i < query.size(); ++i) {
+        const int64_t group = query[i]->offset();
+        const int64_t local = partitions[i]->offset();
+        if (group >= 0 && local >= 0 && local < group) {
+          log_.Warn(
+              "local state is behind the consumer group's committed offset; the gap is "
+              "read again from the input",
+              {{"partition", query[i]->topic() + "[" + std::to_string(query[i]->partition()) + "]"},
+               {"state_offset", std::to_string(local)},
+               {"group_offset", std::to_string(group)}});
+        }
+      }
+    }
+    for (auto* q : query) delete q;
+  }
+
   void event_cb(RdKafka::Event& event) override {
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR: {
@@ -322,6 +356,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     int timeout_ms = scheduler_.buffered() > 0 ? 1 : options_.poll_timeout_ms;
     const auto decode_start = Clock::now();
     double waited = 0;
+    int received = 0;
+    bool settled = false;
     for (int n = 0; n < options_.batch_max_messages; ++n) {
       const auto before = Clock::now();
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));
@@ -349,6 +385,8 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
                   ? msg->timestamp().timestamp
                   : 0;
           record->owner = std::move(msg);
+          ++received;
+          settled = false;
           batch_.Decode(record.get(), WallMillis());
           scheduler_.Push(std::move(record));
           last_message_ = Clock::now();
@@ -361,10 +399,19 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         case RdKafka::ERR__PARTITION_EOF: {
           const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
           eof_.insert(tp);
-          scheduler_.AtEnd(tp);
+          scheduler_.AtEnd(tp, SteadyMillis());
           break;
         }
         case RdKafka::ERR__TIMED_OUT:
+          // The queue ran dry. librdkafka may still be parsing the rest of a fetch
+          // response (other partitions of the same moment): wait a moment for it before
+          // ordering what arrived, or an older record on another partition would come
+          // after a newer one (processing.arrival_settle_ms).
+          if (received > 0 && !settled && options_.arrival_settle_ms > 0) {
+            settled = true;
+            timeout_ms = options_.arrival_settle_ms;
+            break;
+          }
           n = options_.batch_max_messages;
           break;
         default: {
@@ -441,12 +488,14 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   }
 
   // Each owned task's anonymous-side watermark, to every hand-off partition, when it
-  // moved (at most every processing.watermark_interval_ms unless records were applied).
-  void AddWatermarks(bool idle) {
+  // moved (at most every processing.watermark_interval_ms).
+  void AddWatermarks(bool /*idle*/) {
     const int32_t n = partition_count_.load();
     if (n <= 0 || !options_.event_time_order) return;
+    // At most every processing.watermark_interval_ms: each publication is a record per
+    // task and hand-off partition.
     const auto now = Clock::now();
-    if (idle && now < next_watermark_) return;
+    if (now < next_watermark_) return;
     for (const auto& [task, w] : scheduler_.AnonymousWatermarks()) {
       auto& last = published_watermarks_[task];
       if (last == w) continue;
@@ -497,6 +546,11 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     if (!force && now - last_commit_ < std::chrono::milliseconds(options_.commit_interval_ms) &&
         batch_.pending_visitors() < options_.commit_max_visitors) {
       return;
+    }
+    // Hand-off partitions are applied in event-time order, not offset order: their next
+    // offset is the lowest one not applied yet.
+    for (const auto& [tp, next] : scheduler_.SortedPartitionOffsets()) {
+      batch_.state().SetOffset(tp, Offset{next});
     }
     // What this process knows of other tasks' watermarks commits with the offsets.
     for (const auto& [receiver, senders] : scheduler_.sender_watermarks()) {

@@ -49,6 +49,16 @@ void BatchState::AdvanceOffset(std::string_view topic, Partition partition, Offs
   next_offsets_.emplace_back(TopicPartition{std::string(topic), partition}, next);
 }
 
+void BatchState::SetOffset(const TopicPartition& tp, Offset next) {
+  for (auto& [t, offset] : next_offsets_) {
+    if (t == tp) {
+      offset = next;
+      return;
+    }
+  }
+  next_offsets_.emplace_back(tp, next);
+}
+
 void BatchState::PutMeta(std::string_view name, std::string value) {
   meta_[MetaKey(name)] = std::move(value);
 }

@@ -55,8 +55,11 @@ class BatchState final : public op::StateWriter {
   // committed one; otherwise remembers it.
   bool SeenEvent(std::string_view event_id);
   bool SeenHandoff(std::string_view handoff_id);
-  // The partition's next offset to read once this batch commits.
+  // The partition's next offset to read once this batch commits (the highest wins).
   void AdvanceOffset(std::string_view topic, Partition partition, Offset next);
+  // The same, exactly: for a partition applied out of offset order, whose next offset to
+  // read may be below records already applied (they are deduplicated when read again).
+  void SetOffset(const TopicPartition& tp, Offset next);
   // Per-process values that commit with the offsets (e.g. task watermarks).
   void PutMeta(std::string_view name, std::string value);
   std::optional<std::string> GetMeta(std::string_view name) const;

@@ -65,6 +65,11 @@ void WriteSet::PutOffset(const TopicPartition& tp, Offset next) {
 
 StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   if (options_.dir.empty()) throw StateError("state directory is empty");
+  {
+    std::error_code ec;
+    recovery_.created =
+        !std::filesystem::exists(std::filesystem::path(options_.dir) / "CURRENT", ec);
+  }
   if (!options_.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(options_.dir, ec);
@@ -111,6 +116,9 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
       options_.read_only ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfs, &handles_, &db_)
                          : rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
   Check(status, "cannot open state in '" + options_.dir + "'");
+  recovery_.last_sequence = db_->GetLatestSequenceNumber();
+  recovery_.offsets = AllOffsets().size();
+  recovery_.estimated_sessions = Stats().estimated_sessions;
 }
 
 StateStore::~StateStore() {

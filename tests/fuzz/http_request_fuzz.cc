@@ -7,7 +7,7 @@
 // /v1/visitors/ whose handler quotes the decoded path and query back as JSON.
 //
 // Only the socket is replaced, by the bytes in memory; nothing waits, so a run is
-// deterministic. The seeds in corpus/http_request/ use the token below.
+// deterministic. The seeds in corpus/http_request_fuzz/ use the token below.
 #include <prometheus/registry.h>
 
 #include <algorithm>

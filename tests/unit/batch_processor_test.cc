@@ -121,7 +121,7 @@ TEST_F(BatchProcessorTest, WebHistoryFollowsTheLinkToTheCustomer) {
   Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 2000), "anon");
   auto out = Run();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].topic, "identity-handoff");
+  EXPECT_EQ(out[0].topic, options_.topics.handoff);
   EXPECT_EQ(out[0].key, "cust");
   v1::IdentityHandoff h;
   ASSERT_TRUE(h.ParseFromString(out[0].value));
