@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "catalog/catalog.h"
+#include "common/csv.h"
 #include "decide/intent_rules.h"
 #include "eval/baseline_rules.h"
 #include "eval/timelines.h"
@@ -57,19 +58,32 @@ std::string ReadJsonl(const std::filesystem::path& path, Fn&& fn) {
   return "";
 }
 
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (char c : line) {
-    if (c == ',') {
-      out.push_back(cell);
-      cell.clear();
-    } else if (c != '\r') {
-      cell.push_back(c);
+// Each record of a truth CSV file after its header: `fn(fields)` returns "" or an error.
+// Errors name the file and line.
+template <typename Fn>
+std::string ReadCsvRecords(const std::filesystem::path& path, const std::string& name,
+                           size_t min_fields, Fn&& fn) {
+  std::ifstream in(path);
+  if (!in) return "--data: cannot read " + path.string();
+  csv::Reader reader(in);
+  csv::Record record;
+  std::string error;
+  bool header = true;
+  while (true) {
+    const auto status = reader.Next(&record, &error);
+    if (status == csv::Reader::Status::kEnd) return "";
+    const std::string where = name + ":" + std::to_string(record.line) + ": ";
+    if (status == csv::Reader::Status::kMalformed) return where + error;
+    if (header) {
+      header = false;
+      continue;
     }
+    if (record.fields.size() < min_fields) {
+      return where + "expected at least " + std::to_string(min_fields) + " fields, got " +
+             std::to_string(record.fields.size());
+    }
+    if (std::string e = fn(record.fields); !e.empty()) return where + e;
   }
-  out.push_back(cell);
-  return out;
 }
 
 }  // namespace
@@ -152,45 +166,40 @@ std::string Dataset::Load(const std::string& dir, bool read_truth) {
     for (auto& [id, list] : *events) std::sort(list.begin(), list.end(), by_time_and_key);
   }
   if (!read_truth) return "";
-  std::ifstream sessions(root / "truth" / "sessions.csv");
-  if (!sessions) return "--data: cannot read " + (root / "truth" / "sessions.csv").string();
-  std::string line;
-  std::getline(sessions, line);  // header
-  while (std::getline(sessions, line)) {
-    const auto cells = SplitCsv(line);
-    if (cells.size() < 13) return "truth/sessions.csv: malformed line: " + line;
-    if (cells[1] != "app") continue;
-    const auto intent = sim::IntentFromName(cells[9]);
-    if (!intent) return "truth/sessions.csv: unknown intent " + cells[9];
-    app_session_intent[cells[5]] = *intent;
-  }
+  const auto truth = root / "truth";
+  std::string error = ReadCsvRecords(truth / "sessions.csv", "truth/sessions.csv", 13,
+                                     [&](const std::vector<std::string>& cells) -> std::string {
+                                       if (cells[1] != "app") return "";
+                                       const auto intent = sim::IntentFromName(cells[9]);
+                                       if (!intent) return "unknown intent " + cells[9];
+                                       app_session_intent[cells[5]] = *intent;
+                                       return "";
+                                     });
+  if (!error.empty()) return error;
   // Episodes that converted, by (customer, end time): the conversion's episode.
   std::map<std::pair<std::string, int64_t>, int64_t> converted_start;
-  std::ifstream episodes(root / "truth" / "episodes.csv");
-  if (!episodes) return "--data: cannot read " + (root / "truth" / "episodes.csv").string();
-  std::getline(episodes, line);
-  while (std::getline(episodes, line)) {
-    const auto cells = SplitCsv(line);
-    if (cells.size() < 6) return "truth/episodes.csv: malformed line: " + line;
-    if (cells[5] != "1" || cells[1].empty()) continue;
-    converted_start[{cells[1], std::atoll(cells[4].c_str())}] = std::atoll(cells[3].c_str());
-  }
-  std::ifstream conversions_file(root / "truth" / "conversions.csv");
-  if (!conversions_file) {
-    return "--data: cannot read " + (root / "truth" / "conversions.csv").string();
-  }
-  std::getline(conversions_file, line);
-  while (std::getline(conversions_file, line)) {
-    const auto cells = SplitCsv(line);
-    if (cells.size() < 5) return "truth/conversions.csv: malformed line: " + line;
-    const auto intent = sim::IntentFromName(cells[4]);
-    if (!intent) return "truth/conversions.csv: unknown intent " + cells[4];
-    Conversion c{cells[0], std::atoll(cells[2].c_str()), *intent, 0};
-    const auto it = converted_start.find({c.customer_id, c.time_ms});
-    if (it == converted_start.end() || c.intent == Intent::kEverydayServicing) continue;
-    c.episode_start_ms = it->second;
-    conversions.push_back(std::move(c));
-  }
+  error = ReadCsvRecords(
+      truth / "episodes.csv", "truth/episodes.csv", 6,
+      [&](const std::vector<std::string>& cells) -> std::string {
+        if (cells[5] != "1" || cells[1].empty()) return "";
+        converted_start[{cells[1], std::atoll(cells[4].c_str())}] = std::atoll(cells[3].c_str());
+        return "";
+      });
+  if (!error.empty()) return error;
+  error =
+      ReadCsvRecords(truth / "conversions.csv", "truth/conversions.csv", 5,
+                     [&](const std::vector<std::string>& cells) -> std::string {
+                       const auto intent = sim::IntentFromName(cells[4]);
+                       if (!intent) return "unknown intent " + cells[4];
+                       Conversion c{cells[0], std::atoll(cells[2].c_str()), *intent, 0};
+                       const auto it = converted_start.find({c.customer_id, c.time_ms});
+                       if (it == converted_start.end() || c.intent == Intent::kEverydayServicing)
+                         return "";
+                       c.episode_start_ms = it->second;
+                       conversions.push_back(std::move(c));
+                       return "";
+                     });
+  if (!error.empty()) return error;
   return "";
 }
 

@@ -4,16 +4,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/csv.h"
+
 namespace intentstream::teach {
 
 namespace {
 
-std::vector<std::string> Split(const std::string& line, char sep) {
+// The intents column: ids separated by ';'.
+std::vector<std::string> SplitIds(const std::string& cell) {
   std::vector<std::string> out(1);
-  for (char c : line) {
-    if (c == sep) {
+  for (char c : cell) {
+    if (c == ';') {
       out.emplace_back();
-    } else if (c != '\r') {
+    } else {
       out.back().push_back(c);
     }
   }
@@ -46,16 +49,23 @@ std::string ReadLabels(const std::string& path, const catalog::Catalog& catalog,
                        std::unordered_map<std::string, LabelRow>* out) {
   std::ifstream in(path);
   if (!in) return "cannot read " + path;
-  std::string line;
-  if (!std::getline(in, line)) return path + ": empty";
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line != kHeader) return path + ":1: expected the header '" + std::string(kHeader) + "'";
-  size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const std::string where = path + ":" + std::to_string(line_no) + ": ";
-    const auto cells = Split(line, ',');
+  csv::Reader reader(in);
+  csv::Record record;
+  std::string error;
+  bool header = true;
+  while (true) {
+    const auto status = reader.Next(&record, &error);
+    if (status == csv::Reader::Status::kEnd) break;
+    const std::string where = path + ":" + std::to_string(record.line) + ": ";
+    if (status == csv::Reader::Status::kMalformed) return where + error;
+    const auto& cells = record.fields;
+    if (header) {
+      header = false;
+      std::string got;
+      for (size_t i = 0; i < cells.size(); ++i) got += (i ? "," : "") + cells[i];
+      if (got != kHeader) return where + "expected the header '" + std::string(kHeader) + "'";
+      continue;
+    }
     if (cells.size() != 6) return where + "expected 6 columns, got " + std::to_string(cells.size());
     LabelRow r;
     r.session_id = cells[0];
@@ -67,15 +77,15 @@ std::string ReadLabels(const std::string& path, const catalog::Catalog& catalog,
     }
     r.label.source = cells[3];
     if (!cells[5].empty()) {
-      for (const auto& id : Split(cells[5], ';')) {
+      for (const auto& id : SplitIds(cells[5])) {
         const int i = catalog.FindIntent(id);
         if (i < 0) return where + "intents: unknown intent '" + id + "'";
         r.label.intents.push_back(i);
       }
     }
     r.label.top = r.label.intents.empty() ? -1 : r.label.intents.front();
-    if (!cells[4].empty() && (r.label.top < 0 || catalog.intents()[static_cast<size_t>(
-                                                      r.label.top)].id != cells[4])) {
+    if (!cells[4].empty() &&
+        (r.label.top < 0 || catalog.intents()[static_cast<size_t>(r.label.top)].id != cells[4])) {
       return where + "top: '" + cells[4] + "' is not the first of the intents";
     }
     if (r.session_id.empty()) return where + "session_id: empty";
@@ -83,6 +93,7 @@ std::string ReadLabels(const std::string& path, const catalog::Catalog& catalog,
       return where + "session_id: '" + r.session_id + "' appears twice";
     }
   }
+  if (header) return path + ": empty";
   return "";
 }
 
