@@ -46,7 +46,7 @@ std::string_view EvidenceName(Evidence kind);
 
 // Evidence of one intent in one event.
 struct IntentVote {
-  int intent = -1;  // index into Catalog::intents()
+  int intent = -1;   // index into Catalog::intents()
   float weight = 0;  // the event type's weight x this intent's share of the evidence
   Evidence kind = Evidence::kPageView;
 };
@@ -103,7 +103,7 @@ struct RuleScorerOptions {
   // click and tile clicks (many are idle taps) say less; form events come just before
   // an application that ends the need.
   std::array<float, kEvidenceKinds> kind_weight = {0.75f, 1.0f, 0.25f, 1.0f, 0.0f,
-                                                   1.5f,  9.0f, 0.5f, 1.0f, 1.5f};
+                                                   1.5f,  9.0f, 0.5f,  1.0f, 1.5f};
   double scale = 3.0;  // evidence giving a score of 1 - 1/e
 };
 

@@ -20,7 +20,9 @@ class RuleLabeller final : public WindowLabeller {
  public:
   explicit RuleLabeller(std::shared_ptr<const catalog::Catalog> catalog)
       : catalog_(std::move(catalog)), rules_(std::make_shared<decide::IntentMatcher>(catalog_)) {}
-  std::string name() const override { return "teacher (" + decide::RuleIntentScorer::Version() + ")"; }
+  std::string name() const override {
+    return "teacher (" + decide::RuleIntentScorer::Version() + ")";
+  }
   void Label(std::span<const Window> windows, std::span<const int64_t> as_of,
              std::vector<std::vector<int>>* labels) override {
     labels->assign(windows.size(), {});
@@ -255,9 +257,9 @@ std::string FormatIntentReport(const IntentReport& r) {
                 "macro R", "macro F1", "F1 @LOGIN", "agreement", "us/session");
   out << buf << std::string(92, '-') << '\n';
   for (const auto& m : r.labellers) {
-    std::snprintf(buf, sizeof buf, "%-26s %9.4f %9.4f %9.4f %11.4f %10.4f %12.1f\n",
-                  m.name.c_str(), m.macro_precision, m.macro_recall, m.macro_f1,
-                  m.macro_f1_at_login, m.agreement, m.micros_per_window);
+    std::snprintf(buf, sizeof buf, "%-26s %9.4f %9.4f %9.4f %11.4f %10.4f %12.1f\n", m.name.c_str(),
+                  m.macro_precision, m.macro_recall, m.macro_f1, m.macro_f1_at_login, m.agreement,
+                  m.micros_per_window);
     out << buf;
   }
   for (const auto& m : r.labellers) {

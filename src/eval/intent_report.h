@@ -57,9 +57,9 @@ struct LabellerMetrics {
   std::vector<ClassMetrics> per_intent;  // the world's intents
   double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
   double macro_f1_at_login = 0;
-  double agreement = 1;         // top label == the first labeller's, at session end
+  double agreement = 1;          // top label == the first labeller's, at session end
   double micros_per_window = 0;  // measured wall time of Label()
-  std::string note;               // WindowLabeller::Note()
+  std::string note;              // WindowLabeller::Note()
   // Top label at each test LOGIN (decision time), in `examples`' test order.
   std::vector<sim::Intent> login_top;
 };

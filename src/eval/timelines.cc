@@ -76,9 +76,10 @@ void Timelines::Steps(const std::string& customer_id, int64_t from_ms, int64_t t
   });
   // An event two linked ids share arrives once, at the first link that brings it.
   std::unordered_set<uint64_t> seen;
-  out->erase(std::remove_if(out->begin(), out->end(),
-                            [&](const Step& s) { return !seen.insert(s.event->event_key()).second; }),
-             out->end());
+  out->erase(
+      std::remove_if(out->begin(), out->end(),
+                     [&](const Step& s) { return !seen.insert(s.event->event_key()).second; }),
+      out->end());
 }
 
 void Timelines::Sessions(const std::string& customer_id, int64_t from_ms, int64_t to_ms,
@@ -130,10 +131,12 @@ void Timelines::Visible(const std::string& customer_id, int64_t time_ms,
   if (c == nullptr) return;
   // Collect only what can be in the window: the last max_events of each source.
   const auto take_last = [&](const std::vector<v1::SessionEvent>& list) {
-    auto end = std::upper_bound(list.begin(), list.end(), time_ms,
-                                [](int64_t t, const v1::SessionEvent& e) { return t < e.time_ms(); });
+    auto end =
+        std::upper_bound(list.begin(), list.end(), time_ms,
+                         [](int64_t t, const v1::SessionEvent& e) { return t < e.time_ms(); });
     auto begin = list.begin();
-    if (options.max_events > 0 && end - begin > options.max_events) begin = end - options.max_events;
+    if (options.max_events > 0 && end - begin > options.max_events)
+      begin = end - options.max_events;
     for (auto it = begin; it != end; ++it) out->push_back(&*it);
   };
   if (c->app != nullptr) take_last(*c->app);

@@ -82,8 +82,8 @@ void ChatOptions::Validate() const {
   std::string origin, path;
   if (url.empty()) throw ConfigError("llm.url", "required (e.g. http://127.0.0.1:8080/v1)");
   if (!SplitUrl(url, &origin, &path)) {
-    throw ConfigError("llm.url", "expected http://host[:port][/path] or https://..., got '" +
-                                     url + "'");
+    throw ConfigError("llm.url",
+                      "expected http://host[:port][/path] or https://..., got '" + url + "'");
   }
   if (model.empty()) throw ConfigError("llm.model", "required (the model name the server knows)");
   if (timeout_ms < 1) throw ConfigError("llm.timeout_ms", "must be >= 1");
@@ -94,12 +94,14 @@ void ChatOptions::Validate() const {
 const std::vector<OptionSpec<ChatOptions>>& ChatOptionSpecs() {
   using O = ChatOptions;
   static const std::vector<OptionSpec<O>> specs = {
-      {"llm.url", "", "Base URL of the OpenAI-compatible API (the client POSTs to <url>/chat/completions)",
+      {"llm.url", "",
+       "Base URL of the OpenAI-compatible API (the client POSTs to <url>/chat/completions)",
        [](O& o, const std::string&, const std::string& v) { o.url = v; }},
       {"llm.model", "", "Model name the server knows",
        [](O& o, const std::string&, const std::string& v) { o.model = v; }},
       {"llm.api_key_file", "",
-       "File holding the API key (bearer token); INTENTSTREAM_LLM_API_KEY overrides it; none: no key",
+       "File holding the API key (bearer token); INTENTSTREAM_LLM_API_KEY overrides it; none: no "
+       "key",
        [](O& o, const std::string& k, const std::string& v) {
          if (!v.empty()) o.api_key = ReadFileTrimmed(k, v);
        }},
@@ -186,8 +188,8 @@ ChatClient::ChatClient(ChatOptions options)
   if (!options_.api_key.empty()) http_->client->set_bearer_token_auth(options_.api_key);
   if (origin.rfind("https", 0) == 0) {
     http_->client->enable_server_certificate_verification(true);
-    http_->client->set_ca_cert_path(
-        options_.ca_file.empty() ? "/etc/ssl/certs/ca-certificates.crt" : options_.ca_file);
+    http_->client->set_ca_cert_path(options_.ca_file.empty() ? "/etc/ssl/certs/ca-certificates.crt"
+                                                             : options_.ca_file);
   }
 }
 

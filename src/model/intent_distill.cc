@@ -78,7 +78,8 @@ std::string Card(const DistillOptions& o, const DistillReport& r, const IntentHe
     << r.encoder_version << "`, distilled from the `" << r.teacher
     << "` teacher's session labels (docs/intents.md). Served by the processor through "
        "`op::IntentModel` on every embedding update (`model.intent_head_dir`).\n\n"
-    << "## Reproduce\n\n```\n" << o.command_line << "\n```\n\n"
+    << "## Reproduce\n\n```\n"
+    << o.command_line << "\n```\n\n"
     << "(`tools/distill/train-intent-head.sh` runs the whole pipeline: world, labels, head, "
        "evaluation.)\n\n"
     << "## Network\n\n"
@@ -106,8 +107,8 @@ std::string Card(const DistillOptions& o, const DistillReport& r, const IntentHe
   c << "\n\n## Training\n\n"
     << "- binary cross-entropy per intent, AdamW, " << o.train.epochs << " epochs, batch "
     << o.train.batch_size << ", learning rate " << o.train.learning_rate
-    << " (cosine decay), weight decay " << o.train.weight_decay << ", seed " << o.train.seed
-    << ", " << Fixed(r.train.seconds, 1) << " s (embeddings: " << Fixed(r.embed_seconds, 1)
+    << " (cosine decay), weight decay " << o.train.weight_decay << ", seed " << o.train.seed << ", "
+    << Fixed(r.train.seconds, 1) << " s (embeddings: " << Fixed(r.embed_seconds, 1)
     << " s)\n- mean loss per epoch:";
   for (double l : r.train.epoch_loss) c << " " << Fixed(l);
   c << "\n\n## Calibration and agreement with the teacher\n\n"
@@ -123,13 +124,14 @@ std::string Card(const DistillOptions& o, const DistillReport& r, const IntentHe
   }
   const auto& t = r.splits[2];
   c << "\nTest period: the head's top label equals the teacher's in "
-    << Fixed(t.labelled ? 100.0 * static_cast<double>(t.agree_top) / static_cast<double>(t.labelled) : 0, 1)
+    << Fixed(t.labelled ? 100.0 * static_cast<double>(t.agree_top) / static_cast<double>(t.labelled)
+                        : 0,
+             1)
     << "% of " << t.labelled << " sessions; macro-F1 against the teacher's labels "
     << Fixed(t.macro_f1_vs_teacher) << ".\n\n"
     << "## Evaluation against the latent intents\n\n"
     << "`intentstream-evaluate --data WORLD --model trivial --encoder " << o.encoder_dir
-    << " --intent-head " << o.out_dir
-    << "` (the script appends its tables below).\n";
+    << " --intent-head " << o.out_dir << "` (the script appends its tables below).\n";
   return c.str();
 }
 
@@ -185,8 +187,8 @@ DistillReport DistillIntentHead(const DistillOptions& o) {
       span.end_ms = step.arrival_ms;
       ++span.events;
       Insert(&state, *step.event, o.max_events);
-      const bool last = i + 1 == steps.size() ||
-                        steps[i + 1].arrival_ms - step.arrival_ms > o.session_gap_ms;
+      const bool last =
+          i + 1 == steps.size() || steps[i + 1].arrival_ms - step.arrival_ms > o.session_gap_ms;
       if (!last) continue;
       // The session's end: what the state holds, which must be what the teacher reads.
       timelines.Visible(customer, span.end_ms, visible, &window);

@@ -27,10 +27,10 @@
 namespace intentstream::model {
 
 struct DistillOptions {
-  std::string data_dir;     // journeygen --out
-  std::string encoder_dir;  // session encoder artifact (models/default)
-  std::string labels_path;  // teacher labels file; empty: the rule teacher in-process
-  std::string out_dir;      // the head's artifact directory
+  std::string data_dir;      // journeygen --out
+  std::string encoder_dir;   // session encoder artifact (models/default)
+  std::string labels_path;   // teacher labels file; empty: the rule teacher in-process
+  std::string out_dir;       // the head's artifact directory
   std::string command_line;  // recorded in the model card
   HeadTrainOptions train;
   int64_t session_gap_ms = 30 * 60 * 1000;

@@ -144,8 +144,8 @@ std::shared_ptr<IntentHead> IntentHead::Create(IntentHeadConfig config) {
   Normalise(config);
   torch::manual_seed(config.seed);
   auto impl = std::make_unique<Impl>();
-  impl->net = IntentHeadNet(config.embedding_dim, config.hidden,
-                            static_cast<int>(config.intents.size()));
+  impl->net =
+      IntentHeadNet(config.embedding_dim, config.hidden, static_cast<int>(config.intents.size()));
   impl->net->eval();
   impl->config = std::move(config);
   return std::shared_ptr<IntentHead>(new IntentHead(std::move(impl)));

@@ -38,11 +38,11 @@ struct IntentHeadConfig {
   std::string teacher;           // who labelled its training sessions ("rules-v2", ...)
   int embedding_dim = 64;
   int hidden = 64;
-  std::vector<std::string> intents;   // taxonomy ids, output order
-  std::string default_intent;         // the taxonomy's default label, "" if none
-  std::vector<float> calibration_a;   // per intent; 1 = none
-  std::vector<float> calibration_b;   // per intent; 0 = none
-  std::vector<float> threshold;       // per intent: a label from this probability
+  std::vector<std::string> intents;  // taxonomy ids, output order
+  std::string default_intent;        // the taxonomy's default label, "" if none
+  std::vector<float> calibration_a;  // per intent; 1 = none
+  std::vector<float> calibration_b;  // per intent; 0 = none
+  std::vector<float> threshold;      // per intent: a label from this probability
   uint64_t seed = 7;
 };
 

@@ -138,22 +138,23 @@ std::shared_ptr<IntentHead> TrainIntentHead(IntentHeadConfig config,
     }
   }
   torch::manual_seed(options.seed);
-  torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(options.learning_rate)
-                                                 .weight_decay(options.weight_decay));
+  torch::optim::AdamW opt(
+      net->parameters(),
+      torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
   net->train();
   const int64_t batch = std::max(1, options.batch_size);
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     // Cosine decay of the learning rate: a steadier end point than a constant rate.
-    const double lr = options.learning_rate * 0.5 *
-                      (1 + std::cos(M_PI * epoch / std::max(1, options.epochs)));
+    const double lr =
+        options.learning_rate * 0.5 * (1 + std::cos(M_PI * epoch / std::max(1, options.epochs)));
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     const auto perm = torch::randperm(n, torch::kLong);
     double total = 0;
     int64_t steps = 0;
     for (int64_t b = 0; b < n; b += batch) {
       const auto idx = perm.slice(0, b, std::min(n, b + batch));
-      const auto loss = torch::binary_cross_entropy_with_logits(net->forward(x.index_select(0, idx)),
-                                                                y.index_select(0, idx));
+      const auto loss = torch::binary_cross_entropy_with_logits(
+          net->forward(x.index_select(0, idx)), y.index_select(0, idx));
       opt.zero_grad();
       loss.backward();
       opt.step();

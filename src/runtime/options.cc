@@ -385,8 +385,7 @@ void Validate(const ProcessorOptions& o) {
       throw ConfigError("model.intent_head_dir", "needs model.dir (the head reads its embeddings)");
     }
     if (!fs::is_directory(o.intent_head_dir, ec)) {
-      throw ConfigError("model.intent_head_dir",
-                        "'" + o.intent_head_dir + "' is not a directory");
+      throw ConfigError("model.intent_head_dir", "'" + o.intent_head_dir + "' is not a directory");
     }
   }
   if (!o.embedded && o.kafka_common.count("bootstrap.servers") == 0 &&

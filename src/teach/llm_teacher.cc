@@ -138,11 +138,10 @@ std::string SystemPrompt(const catalog::Catalog& catalog) {
     if (in.default_label) s += " (use this when no other intent shows)";
     s += "\n";
   }
-  s +=
-      "Read what the customer did (most recent last) and answer with JSON only, no other "
-      "text: {\"intents\": [ids, strongest first, at most 3], \"reason\": \"one short "
-      "sentence\"}. Use only the ids above. Tiles shown on the app's homepage were chosen by "
-      "the bank, not the customer: they are no evidence unless clicked.";
+  s += "Read what the customer did (most recent last) and answer with JSON only, no other "
+       "text: {\"intents\": [ids, strongest first, at most 3], \"reason\": \"one short "
+       "sentence\"}. Use only the ids above. Tiles shown on the app's homepage were chosen by "
+       "the bank, not the customer: they are no evidence unless clicked.";
   return s;
 }
 
@@ -216,9 +215,8 @@ TeacherLabel LlmTeacher::Fall(const Session& session, Fallback why, const std::s
 TeacherLabel LlmTeacher::Label(const Session& session) {
   ++counters_.sessions;
   const std::string summary = SummarizeSession(session, matcher_, options_.summary);
-  const std::string key =
-      Hex64(Fnv1a64(client_->options().model + '\x1f' + kPromptVersion + '\x1f' +
-                    catalog_->taxonomy_version() + '\x1f' + summary));
+  const std::string key = Hex64(Fnv1a64(client_->options().model + '\x1f' + kPromptVersion +
+                                        '\x1f' + catalog_->taxonomy_version() + '\x1f' + summary));
   if (const auto it = cache_.find(key); it != cache_.end()) {
     ++counters_.cache_hits;
     TeacherLabel label;

@@ -48,22 +48,22 @@ struct LlmTeacherOptions {
 
 // Why a session fell back to the rule teacher.
 enum class Fallback : uint8_t {
-  kNotJson,         // the answer was not a JSON object
-  kBadShape,        // JSON, but no "intents" list of strings
-  kUnknownIntent,   // an id that is not in the taxonomy
-  kTimeout,         // the endpoint did not answer in time
-  kHttpError,       // 4xx / 5xx after the retries
-  kConnection,      // could not connect
-  kBadResponse,     // not a chat-completions body
-  kDeadline,        // the session's time limit ran out
+  kNotJson,        // the answer was not a JSON object
+  kBadShape,       // JSON, but no "intents" list of strings
+  kUnknownIntent,  // an id that is not in the taxonomy
+  kTimeout,        // the endpoint did not answer in time
+  kHttpError,      // 4xx / 5xx after the retries
+  kConnection,     // could not connect
+  kBadResponse,    // not a chat-completions body
+  kDeadline,       // the session's time limit ran out
 };
 inline constexpr size_t kFallbackKinds = 8;
 const char* FallbackName(Fallback f);
 
 struct LlmTeacherCounters {
   uint64_t sessions = 0;
-  uint64_t answered = 0;    // labelled from a fresh, valid answer
-  uint64_t cache_hits = 0;  // labelled from the cache
+  uint64_t answered = 0;         // labelled from a fresh, valid answer
+  uint64_t cache_hits = 0;       // labelled from the cache
   uint64_t invalid_answers = 0;  // answers that failed validation (may be re-asked)
   uint64_t fallbacks = 0;
   std::array<uint64_t, kFallbackKinds> fallback_by_reason{};

@@ -15,8 +15,8 @@ using nlohmann::json;
 bool SnakeCase(const std::string& id) {
   if (id.empty() || !std::islower(static_cast<unsigned char>(id[0]))) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-           c == '_';
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '_';
   });
 }
 
@@ -103,7 +103,8 @@ std::string ParseTaxonomyAnswer(const std::string& content, std::vector<Candidat
     c.name = e.value("name", "");
     c.description = e.value("description", "");
     if (!SnakeCase(c.id)) return "intent id '" + c.id + "' is not snake_case";
-    if (c.name.empty() || c.description.empty()) return "intent '" + c.id + "' lacks a name or description";
+    if (c.name.empty() || c.description.empty())
+      return "intent '" + c.id + "' lacks a name or description";
     if (e.contains("marketing") && !e["marketing"].is_boolean()) {
       return "intent '" + c.id + "': marketing must be true or false";
     }
@@ -145,22 +146,24 @@ ProposalResult ProposeTaxonomy(const catalog::Catalog& current,
   const size_t batch = std::max<size_t>(1, options.batch_sessions);
   for (size_t b = 0; b < summaries.size(); b += batch) {
     ++result.batches;
-    std::string text = "Current taxonomy:\n" + ToJson(working).dump(1) +
-                       "\n\nSessions (one summary each):\n";
+    std::string text =
+        "Current taxonomy:\n" + ToJson(working).dump(1) + "\n\nSessions (one summary each):\n";
     for (size_t i = b; i < std::min(summaries.size(), b + batch); ++i) {
       text += "--- session " + std::to_string(i - b + 1) + "\n" + summaries[i];
     }
-    text += "\nUpdate the taxonomy so that every session above fits one intent: keep intents "
-            "that fit, rewrite unclear ones, merge overlapping ones, add missing ones (at most " +
-            limit +
-            " in all). Give each intent examples (pages, screens or searches from the "
-            "sessions) and a one-sentence rationale. Answer {\"intents\": [...]}.";
+    text +=
+        "\nUpdate the taxonomy so that every session above fits one intent: keep intents "
+        "that fit, rewrite unclear ones, merge overlapping ones, add missing ones (at most " +
+        limit +
+        " in all). Give each intent examples (pages, screens or searches from the "
+        "sessions) and a one-sentence rationale. Answer {\"intents\": [...]}.";
     llm::ChatRequest req;
     req.messages = {{"system", kRole}, {"user", text}};
     req.json_schema = TaxonomySchema();
     req.schema_name = "taxonomy";
     std::vector<CandidateIntent> next;
-    if (Ask(client, req, [&](const std::string& c) { return ParseTaxonomyAnswer(c, &next); }, log,
+    if (Ask(
+            client, req, [&](const std::string& c) { return ParseTaxonomyAnswer(c, &next); }, log,
             "generate")) {
       working = std::move(next);
     } else {
@@ -170,13 +173,13 @@ ProposalResult ProposeTaxonomy(const catalog::Catalog& current,
   // Review: issues against the criteria.
   {
     llm::ChatRequest req;
-    req.messages = {
-        {"system", kRole},
-        {"user", "Review this taxonomy against the criteria (distinct intents, clear names and "
-                 "descriptions, coverage of the sessions it was built from, service needs "
-                 "flagged marketing=false). List concrete issues; an empty list if none. "
-                 "Answer {\"issues\": [...]}.\n" +
-                     ToJson(working).dump(1)}};
+    req.messages = {{"system", kRole},
+                    {"user",
+                     "Review this taxonomy against the criteria (distinct intents, clear names and "
+                     "descriptions, coverage of the sessions it was built from, service needs "
+                     "flagged marketing=false). List concrete issues; an empty list if none. "
+                     "Answer {\"issues\": [...]}.\n" +
+                         ToJson(working).dump(1)}};
     req.json_schema = IssuesSchema();
     req.schema_name = "review";
     std::vector<std::string> issues;
@@ -210,7 +213,8 @@ ProposalResult ProposeTaxonomy(const catalog::Catalog& current,
     req.json_schema = TaxonomySchema();
     req.schema_name = "taxonomy";
     std::vector<CandidateIntent> next;
-    if (Ask(client, req, [&](const std::string& c) { return ParseTaxonomyAnswer(c, &next); }, log,
+    if (Ask(
+            client, req, [&](const std::string& c) { return ParseTaxonomyAnswer(c, &next); }, log,
             "refine")) {
       working = std::move(next);
     } else {
@@ -223,8 +227,7 @@ ProposalResult ProposeTaxonomy(const catalog::Catalog& current,
       c.change = "new";
     } else {
       const auto& in = current.intents()[static_cast<size_t>(i)];
-      c.change = in.name == c.name && in.description == c.description &&
-                         in.marketing == c.marketing
+      c.change = in.name == c.name && in.description == c.description && in.marketing == c.marketing
                      ? "unchanged"
                      : "changed";
     }

@@ -121,9 +121,10 @@ TEST(Config, IntentHeadNeedsTheEncoderAndADirectory) {
   EXPECT_THAT(ErrorOf({"embedded=true", "model.dir=/tmp", "model.intent_head_dir=/nonexistent/x"}),
               HasSubstr("configuration key 'model.intent_head_dir': '/nonexistent/x' is not a "
                         "directory"));
-  EXPECT_EQ(LoadProcessorOptions("", {"embedded=true", "model.dir=/tmp", "model.intent_head_dir=/tmp"})
-                .intent_head_dir,
-            "/tmp");
+  EXPECT_EQ(
+      LoadProcessorOptions("", {"embedded=true", "model.dir=/tmp", "model.intent_head_dir=/tmp"})
+          .intent_head_dir,
+      "/tmp");
 }
 
 TEST(Config, ListenPortOutsideTheRangeIsNamed) {

@@ -5,10 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -39,21 +39,20 @@ class FakeChatServer {
   using Reply = std::function<void(const json& request, httplib::Response& res)>;
 
   explicit FakeChatServer(Reply reply) : reply_(std::move(reply)) {
-    server_.Post("/v1/chat/completions", [this](const httplib::Request& req,
-                                                httplib::Response& res) {
-      json body = json::parse(req.body, nullptr, false);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        requests_.push_back(body);
-        auth_.push_back(req.get_header_value("Authorization"));
-      }
-      reply_(body, res);
-    });
+    server_.Post("/v1/chat/completions",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   json body = json::parse(req.body, nullptr, false);
+                   {
+                     std::lock_guard<std::mutex> lock(mu_);
+                     requests_.push_back(body);
+                     auth_.push_back(req.get_header_value("Authorization"));
+                   }
+                   reply_(body, res);
+                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     EXPECT_TRUE(testing::WaitFor([this] { return server_.is_running(); },
-                                 std::chrono::milliseconds(5000),
-                                 std::chrono::milliseconds(5)));
+                                 std::chrono::milliseconds(5000), std::chrono::milliseconds(5)));
   }
   ~FakeChatServer() {
     server_.stop();
@@ -81,12 +80,12 @@ class FakeChatServer {
 };
 
 void Answer(httplib::Response& res, const std::string& content) {
-  const json body = {{"id", "x"},
-                     {"object", "chat.completion"},
-                     {"choices", json::array({{{"index", 0},
-                                               {"message",
-                                                {{"role", "assistant"}, {"content", content}}},
-                                               {"finish_reason", "stop"}}})}};
+  const json body = {
+      {"id", "x"},
+      {"object", "chat.completion"},
+      {"choices", json::array({{{"index", 0},
+                                {"message", {{"role", "assistant"}, {"content", content}}},
+                                {"finish_reason", "stop"}}})}};
   res.set_content(body.dump(), "application/json");
 }
 
@@ -109,9 +108,8 @@ llm::ChatRequest Request() {
 }
 
 TEST(ChatClient, ReturnsTheFirstChoiceAndSendsModelSchemaAndKey) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
-    Answer(res, R"({"intents":["home_buying"]})");
-  });
+  FakeChatServer server(
+      [](const json&, httplib::Response& res) { Answer(res, R"({"intents":["home_buying"]})"); });
   auto options = Options(server.url());
   options.api_key = "secret-token";
   llm::ChatClient client(options);
@@ -272,7 +270,8 @@ struct TeacherFixture {
           return o;
         }()),
         rules(catalog),
-        teacher(catalog, &client, &rules, teach::LlmTeacherOptions{}, Logger(nullptr, "llm-teacher")) {
+        teacher(catalog, &client, &rules, teach::LlmTeacherOptions{},
+                Logger(nullptr, "llm-teacher")) {
     constexpr int64_t t0 = 1'700'000'000'000;
     for (int i = 0; i < 4; ++i) {
       events.push_back(WebPage(t0 + i * 60'000, "/mortgages/first-time-buyers", 100 + i));
@@ -423,14 +422,14 @@ TEST(TaxonomyProposal, GenerateReviewRefineProducesReviewableCandidates) {
       Answer(res, R"({"issues": ["pet_cover overlaps nothing; keep it marketing"]})");
       return;
     }
-    const bool refine =
-        request["messages"][1]["content"].get<std::string>().find("Issues found") !=
-        std::string::npos;
+    const bool refine = request["messages"][1]["content"].get<std::string>().find("Issues found") !=
+                        std::string::npos;
     Answer(res, json{{"intents",
                       {{{"id", "home_buying"},
                         {"name", "Home buying"},
-                        {"description", "Researching or preparing to buy a first or next "
-                                        "home with a mortgage."},
+                        {"description",
+                         "Researching or preparing to buy a first or next "
+                         "home with a mortgage."},
                         {"marketing", true}},
                        {{"id", "pet_cover"},
                         {"name", refine ? "Pet insurance" : "Pets"},
@@ -463,8 +462,8 @@ TEST(TaxonomyProposal, InvalidAnswersKeepTheTaxonomyTheStepStartedFrom) {
   });
   llm::ChatClient client(Options(server.url()));
   const auto catalog = catalog::DefaultCatalog();
-  const auto r = teach::ProposeTaxonomy(*catalog, {"a session\n"}, client, {},
-                                        Logger(nullptr, "t"));
+  const auto r =
+      teach::ProposeTaxonomy(*catalog, {"a session\n"}, client, {}, Logger(nullptr, "t"));
   EXPECT_GE(r.failed_steps, 2u);  // generate and review
   ASSERT_EQ(r.intents.size(), catalog->intents().size());
   for (const auto& c : r.intents) EXPECT_EQ(c.change, "unchanged") << c.id;

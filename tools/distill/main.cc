@@ -46,10 +46,9 @@ int main(int argc, char** argv) {
                   r.splits[s].labelled);
     }
     std::printf("  test: top label = teacher's in %.1f%%, macro-F1 vs teacher %.4f\n",
-                r.splits[2].labelled
-                    ? 100.0 * static_cast<double>(r.splits[2].agree_top) /
-                          static_cast<double>(r.splits[2].labelled)
-                    : 0.0,
+                r.splits[2].labelled ? 100.0 * static_cast<double>(r.splits[2].agree_top) /
+                                           static_cast<double>(r.splits[2].labelled)
+                                     : 0.0,
                 r.splits[2].macro_f1_vs_teacher);
     return 0;
   } catch (const std::exception& e) {

@@ -85,7 +85,8 @@ std::unique_ptr<eval::WindowLabeller> MakeIntentHeadLabeller(
   if (head->config().encoder_version != encoder->version()) {
     throw std::runtime_error("--intent-head: " + head_dir + " was trained on encoder " +
                              head->config().encoder_version + ", but " + encoder_dir + " is " +
-                             encoder->version() + " (retrain it: tools/distill/train-intent-head.sh)");
+                             encoder->version() +
+                             " (retrain it: tools/distill/train-intent-head.sh)");
   }
   return std::make_unique<HeadLabeller>(std::move(encoder), std::move(head), std::move(catalog));
 }

@@ -35,12 +35,11 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace intentstream;
-  sim::Flags flags(
-      argc, argv,
-      {"--data", "--predictions", "--model", "--name", "--out", "--write-trivial-predictions",
-       "--threshold", "--horizon-days", "--window-days", "--epochs", "--intents", "--intent-head",
-       "--encoder", "--help"},
-      {"--help", "--intents"});
+  sim::Flags flags(argc, argv,
+                   {"--data", "--predictions", "--model", "--name", "--out",
+                    "--write-trivial-predictions", "--threshold", "--horizon-days", "--window-days",
+                    "--epochs", "--intents", "--intent-head", "--encoder", "--help"},
+                   {"--help", "--intents"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
     return 0;

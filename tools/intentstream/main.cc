@@ -284,16 +284,17 @@ int Run(const RunFlags& flags) {
   if (!options.intent_head_dir.empty()) {
     intent_head = intentstream::model::IntentHead::Load(options.intent_head_dir);
     if (intent_head->config().encoder_version != encoder->model_version()) {
-      throw ConfigError("model.intent_head_dir",
-                        "the head in '" + options.intent_head_dir + "' reads embeddings of encoder " +
-                            intent_head->config().encoder_version + ", model.dir has " +
-                            encoder->model_version());
+      throw ConfigError("model.intent_head_dir", "the head in '" + options.intent_head_dir +
+                                                     "' reads embeddings of encoder " +
+                                                     intent_head->config().encoder_version +
+                                                     ", model.dir has " + encoder->model_version());
     }
     if (intent_head->config().taxonomy_version != catalog->taxonomy_version()) {
-      log.Warn("intent head trained on another taxonomy version; intents it lacks keep their "
-               "rule scores",
-               {{"head_taxonomy", intent_head->config().taxonomy_version},
-                {"catalogue_taxonomy", catalog->taxonomy_version()}});
+      log.Warn(
+          "intent head trained on another taxonomy version; intents it lacks keep their "
+          "rule scores",
+          {{"head_taxonomy", intent_head->config().taxonomy_version},
+           {"catalogue_taxonomy", catalog->taxonomy_version()}});
     }
     log.Info("intent head loaded", {{"version", intent_head->version()},
                                     {"teacher", intent_head->config().teacher},

@@ -75,10 +75,14 @@ std::vector<int> ParseSplits(const std::string& s) {
   std::vector<int> out;
   std::stringstream in(s);
   for (std::string item; std::getline(in, item, ',');) {
-    if (item == "train") out.push_back(0);
-    else if (item == "validation") out.push_back(1);
-    else if (item == "test") out.push_back(2);
-    else throw std::runtime_error("--splits: unknown split '" + item + "' (train, validation, test)");
+    if (item == "train")
+      out.push_back(0);
+    else if (item == "validation")
+      out.push_back(1);
+    else if (item == "test")
+      out.push_back(2);
+    else
+      throw std::runtime_error("--splits: unknown split '" + item + "' (train, validation, test)");
   }
   return out;
 }
@@ -86,8 +90,9 @@ std::vector<int> ParseSplits(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"intentstream-teach: teachers that label sessions, and taxonomy proposals "
-               "(docs/intents.md)"};
+  CLI::App app{
+      "intentstream-teach: teachers that label sessions, and taxonomy proposals "
+      "(docs/intents.md)"};
   app.require_subcommand(1);
   Common common;
   auto add_common = [&](CLI::App* sub) {
@@ -100,8 +105,7 @@ int main(int argc, char** argv) {
 
   auto* label = app.add_subcommand("label", "Label every session of the chosen periods");
   add_common(label);
-  std::string teacher_name = "rules", out_path, splits_text = "train,validation,test",
-              cache_path;
+  std::string teacher_name = "rules", out_path, splits_text = "train,validation,test", cache_path;
   size_t max_sessions = 0;
   teach::LlmTeacherOptions llm_options;
   label->add_option("--teacher", teacher_name, "rules or llm")
@@ -111,11 +115,13 @@ int main(int argc, char** argv) {
   label->add_option("--splits", splits_text, "Periods to label")->capture_default_str();
   label->add_option("--max-sessions", max_sessions, "Label at most this many (0: all)");
   label->add_option("--cache", llm_options.cache_path, "LLM answer cache (JSON lines)");
-  label->add_option("--answer-attempts", llm_options.answer_attempts,
-                    "Asks per session when an answer is invalid")
+  label
+      ->add_option("--answer-attempts", llm_options.answer_attempts,
+                   "Asks per session when an answer is invalid")
       ->capture_default_str();
-  label->add_option("--session-deadline-ms", llm_options.session_deadline_ms,
-                    "Time limit per session, ms")
+  label
+      ->add_option("--session-deadline-ms", llm_options.session_deadline_ms,
+                   "Time limit per session, ms")
       ->capture_default_str();
 
   auto* propose = app.add_subcommand("propose", "Propose taxonomy entries (TnT-LLM style)");
@@ -184,7 +190,8 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(c.fallbacks));
         for (size_t r = 0; r < teach::kFallbackKinds; ++r) {
           if (c.fallback_by_reason[r] == 0) continue;
-          std::printf("    fallback %-14s %8llu\n", teach::FallbackName(static_cast<teach::Fallback>(r)),
+          std::printf("    fallback %-14s %8llu\n",
+                      teach::FallbackName(static_cast<teach::Fallback>(r)),
                       static_cast<unsigned long long>(c.fallback_by_reason[r]));
         }
       }
@@ -210,10 +217,11 @@ int main(int argc, char** argv) {
       fresh += c.change == "new";
       changed += c.change == "changed";
     }
-    std::printf("%zu sessions in %zu batches -> %zu candidate intents (%zu new, %zu changed), "
-                "%zu review issues, %zu failed steps -> %s (for review; nothing applied)\n",
-                summaries.size(), result.batches, result.intents.size(), fresh, changed,
-                result.issues.size(), result.failed_steps, candidates_path.c_str());
+    std::printf(
+        "%zu sessions in %zu batches -> %zu candidate intents (%zu new, %zu changed), "
+        "%zu review issues, %zu failed steps -> %s (for review; nothing applied)\n",
+        summaries.size(), result.batches, result.intents.size(), fresh, changed,
+        result.issues.size(), result.failed_steps, candidates_path.c_str());
     return 0;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "intentstream-teach: %s\n", e.what());
