@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -22,6 +24,7 @@
 #include "catalog/catalog.h"
 #include "llm/chat_client.h"
 #include "support/wait.h"
+#include "teach/labels_file.h"
 #include "teach/llm_teacher.h"
 #include "teach/taxonomy_proposal.h"
 #include "teach/teacher.h"
@@ -470,6 +473,34 @@ TEST(TaxonomyProposal, InvalidAnswersKeepTheTaxonomyTheStepStartedFrom) {
   std::vector<teach::CandidateIntent> parsed;
   EXPECT_THAT(teach::ParseTaxonomyAnswer(R"({"intents": [{"id": "Not Snake"}]})", &parsed),
               HasSubstr("snake_case"));
+}
+
+// --- the labels file ---
+
+TEST(LabelsFile, RoundTripsAndNamesTheLineOfABadRow) {
+  const auto catalog = catalog::DefaultCatalog();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("intentstream_labels_" + std::to_string(::getpid()) + ".csv"))
+                               .string();
+  teach::LabelRow a;
+  a.session_id = "C1/00ab";
+  a.visitor_id = "C1";
+  a.end_ms = 1'700'000'000'000;
+  a.label.source = "llm";
+  a.label.intents = {catalog->FindIntent("refinancing"), catalog->FindIntent("home_buying")};
+  a.label.top = a.label.intents.front();
+  ASSERT_EQ(teach::WriteLabels(path, {a}, *catalog), "");
+  std::unordered_map<std::string, teach::LabelRow> read;
+  ASSERT_EQ(teach::ReadLabels(path, *catalog, &read), "");
+  ASSERT_EQ(read.count("C1/00ab"), 1u);
+  EXPECT_EQ(read["C1/00ab"].label.intents, a.label.intents);
+  EXPECT_EQ(read["C1/00ab"].end_ms, a.end_ms);
+  EXPECT_EQ(read["C1/00ab"].label.source, "llm");
+  std::ofstream(path, std::ios::app) << "C2/01,C2,5,llm,yacht_purchase,yacht_purchase\n";
+  read.clear();
+  EXPECT_EQ(teach::ReadLabels(path, *catalog, &read),
+            path + ":3: intents: unknown intent 'yacht_purchase'");
+  std::filesystem::remove(path);
 }
 
 }  // namespace
