@@ -13,7 +13,8 @@ bin=${1:-build/tools/intentstream/intentstream}
   echo "(upper case, \`.\` as \`_\`), \`--set key=value\`. Any other \`INTENTSTREAM_\` variable is an"
   echo "error naming it (a misspelt key), except \`INTENTSTREAM_HTTP_AUTH_TOKEN\` (the bearer token"
   echo "of \`/v1/...\`, instead of \`http.auth_token_file\`; never a key, so it is never in a file or"
-  echo "on a command line) and \`INTENTSTREAM_PARTITIONS\` (read by \`deploy/compose\`)."
+  echo "on a command line), \`INTENTSTREAM_PARTITIONS\` (read by \`deploy/compose\`) and"
+  echo "\`INTENTSTREAM_LLM_API_KEY\` (read by \`intentstream-teach\`, docs/intents.md)."
   echo
   "$bin" help-config
 } > docs/configuration.md

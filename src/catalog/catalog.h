@@ -4,7 +4,9 @@
 //
 //   taxonomy.jsonl   one intent per line: id, name, description, marketing, slug,
 //                    pages, queries, screens (examples of what the bank's site and app
-//                    show for it), offers (ids serving it), blocks (suitability)
+//                    show for it), offers (ids serving it), blocks (suitability), and
+//                    the rule teacher's settings: half_life_days, label_threshold,
+//                    fulfilled_by, default_label (see Intent below)
 //   products.jsonl   one product per line: code, name, kind, credit, sensitive,
 //                    apply_path
 //   offers.jsonl     one offer per line: id, name, product, tile, intents, value,
@@ -63,6 +65,23 @@ struct Intent {
   std::vector<std::string> pages, queries, screens;
   std::vector<int> offers;    // indexes into Catalog::offers()
   std::vector<Block> blocks;  // while this intent is active, such offers are removed
+
+  // How the taxonomy's rules read a session (decide/intent_rules.h), online and in the
+  // rule teacher. All optional; the loader checks types and ranges.
+  //
+  // "half_life_days": how fast evidence of this intent fades, in days of event time:
+  // a need that lasts weeks (buying a home) keeps its evidence longer than one that
+  // lasts a day or two (a fraud worry). In (0, 365]. Default 7.
+  double half_life_days = 7;
+  // "label_threshold": the rule score from which a teacher labels a session with this
+  // intent. In (0, 1). Default 0.7.
+  double label_threshold = 0.7;
+  // "fulfilled_by": product codes (products.jsonl) whose completed application meets
+  // the need: evidence of this intent from before it no longer counts. Default none.
+  std::vector<int> fulfilled_by;  // indexes into Catalog::products()
+  // "default_label": the label of a session that shows no other intent (everyday
+  // servicing). At most one intent has it. Default false.
+  bool default_label = false;
 };
 
 struct Product {
@@ -179,6 +198,8 @@ class Catalog {
   const Passage& passage(PassageRef ref) const {
     return documents_[static_cast<size_t>(ref.document)].passages[static_cast<size_t>(ref.passage)];
   }
+  // The intent with "default_label": true, or -1.
+  int default_intent() const { return default_intent_; }
 
   // "cat-" + 12 hex digits of the digest of all files; "tax-" + digest of the taxonomy.
   const std::string& version() const { return version_; }
@@ -192,6 +213,7 @@ class Catalog {
   std::vector<Offer> offers_;
   std::vector<Document> documents_;
   std::string version_, taxonomy_version_, origin_;
+  int default_intent_ = -1;
 };
 
 // Parses and cross-checks the files. Throws CatalogError naming file, line and field.

@@ -247,7 +247,8 @@ std::shared_ptr<const Catalog> ParseCatalog(const CatalogFiles& files) {
   seen.clear();
   ForEachEntry(origin, "taxonomy.jsonl", files.taxonomy, [&](Entry& e) {
     e.OnlyFields({"id", "name", "description", "marketing", "slug", "pages", "queries", "screens",
-                  "offers", "blocks"});
+                  "offers", "blocks", "half_life_days", "label_threshold", "fulfilled_by",
+                  "default_label"});
     Intent in;
     in.id = e.String("id");
     e.Name("intent", in.id);
@@ -272,6 +273,25 @@ std::shared_ptr<const Catalog> ParseCatalog(const CatalogFiles& files) {
       }
     }
     pending.push_back(e.Strings("offers"));
+    if (e.Has("half_life_days")) in.half_life_days = e.Number("half_life_days", 0, 365);
+    if (!(in.half_life_days > 0)) e.Fail("half_life_days", "must be more than 0 days");
+    if (e.Has("label_threshold")) in.label_threshold = e.Number("label_threshold", 0, 1);
+    if (!(in.label_threshold > 0 && in.label_threshold < 1)) {
+      e.Fail("label_threshold", "must be strictly between 0 and 1");
+    }
+    for (const auto& code : e.Strings("fulfilled_by", false)) {
+      const int p = cat->FindProduct(code);
+      if (p < 0) e.Fail("fulfilled_by", "unknown product '" + code + "'");
+      in.fulfilled_by.push_back(p);
+    }
+    in.default_label = e.Bool("default_label", false);
+    if (in.default_label) {
+      if (cat->default_intent_ >= 0) {
+        e.Fail("default_label", "'" + cat->intents_[static_cast<size_t>(cat->default_intent_)].id +
+                                    "' is the default label already (at most one intent)");
+      }
+      cat->default_intent_ = static_cast<int>(cat->intents_.size());
+    }
     cat->intents_.push_back(std::move(in));
   });
   if (cat->intents_.empty()) throw CatalogError(origin + "/taxonomy.jsonl: no intents");

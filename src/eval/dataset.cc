@@ -6,11 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "catalog/catalog.h"
+#include "common/csv.h"
+#include "decide/intent_rules.h"
+#include "eval/baseline_rules.h"
 #include "eval/login_features.h"
-#include "eval/teacher.h"
+#include "eval/timelines.h"
 #include "ingest/session_event.h"
 
 namespace intentstream::eval {
@@ -71,19 +75,32 @@ class JsonlStream {
   bool done_ = false;
 };
 
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (char c : line) {
-    if (c == ',') {
-      out.push_back(cell);
-      cell.clear();
-    } else if (c != '\r') {
-      cell.push_back(c);
+// Each record of a truth CSV file after its header: `fn(fields)` returns "" or an error.
+// Errors name the file and line.
+template <typename Fn>
+std::string ReadCsvRecords(const std::filesystem::path& path, const std::string& name,
+                           size_t min_fields, Fn&& fn) {
+  std::ifstream in(path);
+  if (!in) return "--data: cannot read " + path.string();
+  csv::Reader reader(in);
+  csv::Record record;
+  std::string error;
+  bool header = true;
+  while (true) {
+    const auto status = reader.Next(&record, &error);
+    if (status == csv::Reader::Status::kEnd) return "";
+    const std::string where = name + ":" + std::to_string(record.line) + ": ";
+    if (status == csv::Reader::Status::kMalformed) return where + error;
+    if (header) {
+      header = false;
+      continue;
     }
+    if (record.fields.size() < min_fields) {
+      return where + "expected at least " + std::to_string(min_fields) + " fields, got " +
+             std::to_string(record.fields.size());
+    }
+    if (std::string e = fn(record.fields); !e.empty()) return where + e;
   }
-  out.push_back(cell);
-  return out;
 }
 
 }  // namespace
@@ -94,7 +111,8 @@ int Dataset::SplitOf(int64_t time_ms) const {
   return 0;
 }
 
-std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_login) {
+std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_login,
+                          bool read_truth) {
   namespace fs = std::filesystem;
   const fs::path root(dir);
   {
@@ -181,6 +199,7 @@ std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_logi
           const auto& e = web_in.message();
           web_by_anonymous_id[e.anonymous_id()].push_back(
               {head[2], e.event_type(), e.url_path(), e.search_query()});
+          web_events_by_anonymous_id[e.anonymous_id()].push_back(ingest::ToSessionEvent(e));
           ++events_loaded;
           replay.Web(e);
           break;
@@ -190,6 +209,7 @@ std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_logi
           app_by_customer[e.customer_id()].push_back({head[3], e.action(), e.event_id(), e.screen(),
                                                       TileIndex(e.tile_id()), e.product_code(),
                                                       e.search_query()});
+          app_events_by_customer[e.customer_id()].push_back(ingest::ToSessionEvent(e));
           ++events_loaded;
           replay.App(e, on_point);
           break;
@@ -213,76 +233,76 @@ std::string Dataset::Load(const std::string& dir, const DecisionPointFn& on_logi
     std::stable_sort(list.begin(), list.end(),
                      [](const AppFact& a, const AppFact& b) { return a.time_ms < b.time_ms; });
   }
-  std::ifstream sessions(root / "truth" / "sessions.csv");
-  if (!sessions) return "--data: cannot read " + (root / "truth" / "sessions.csv").string();
-  std::string line;
-  std::getline(sessions, line);  // header
-  while (std::getline(sessions, line)) {
-    const auto cells = SplitCsv(line);
-    if (cells.size() < 13) return "truth/sessions.csv: malformed line: " + line;
-    if (cells[1] != "app") continue;
-    const auto intent = sim::IntentFromName(cells[9]);
-    if (!intent) return "truth/sessions.csv: unknown intent " + cells[9];
-    app_session_intent[cells[5]] = *intent;
+  const auto by_time_and_key = [](const v1::SessionEvent& a, const v1::SessionEvent& b) {
+    return a.time_ms() != b.time_ms() ? a.time_ms() < b.time_ms() : a.event_key() < b.event_key();
+  };
+  for (auto* events : {&web_events_by_anonymous_id, &app_events_by_customer}) {
+    for (auto& [id, list] : *events) std::sort(list.begin(), list.end(), by_time_and_key);
   }
+  if (!read_truth) return "";
+  const auto truth = root / "truth";
+  std::string error = ReadCsvRecords(truth / "sessions.csv", "truth/sessions.csv", 13,
+                                     [&](const std::vector<std::string>& cells) -> std::string {
+                                       if (cells[1] != "app") return "";
+                                       const auto intent = sim::IntentFromName(cells[9]);
+                                       if (!intent) return "unknown intent " + cells[9];
+                                       app_session_intent[cells[5]] = *intent;
+                                       return "";
+                                     });
+  if (!error.empty()) return error;
+  // Episodes that converted, by (customer, end time): the conversion's episode.
+  std::map<std::pair<std::string, int64_t>, int64_t> converted_start;
+  error = ReadCsvRecords(
+      truth / "episodes.csv", "truth/episodes.csv", 6,
+      [&](const std::vector<std::string>& cells) -> std::string {
+        if (cells[5] != "1" || cells[1].empty()) return "";
+        converted_start[{cells[1], std::atoll(cells[4].c_str())}] = std::atoll(cells[3].c_str());
+        return "";
+      });
+  if (!error.empty()) return error;
+  error =
+      ReadCsvRecords(truth / "conversions.csv", "truth/conversions.csv", 5,
+                     [&](const std::vector<std::string>& cells) -> std::string {
+                       const auto intent = sim::IntentFromName(cells[4]);
+                       if (!intent) return "unknown intent " + cells[4];
+                       Conversion c{cells[0], std::atoll(cells[2].c_str()), *intent, 0};
+                       const auto it = converted_start.find({c.customer_id, c.time_ms});
+                       if (it == converted_start.end() || c.intent == Intent::kEverydayServicing)
+                         return "";
+                       c.episode_start_ms = it->second;
+                       conversions.push_back(std::move(c));
+                       return "";
+                     });
+  if (!error.empty()) return error;
   return "";
 }
 
 namespace {
 
-// The teacher's label and the segment from the history before the LOGIN (the features
-// come from the replayed state: Dataset::login_features).
-void LabelExample(const Dataset& data, const ExampleOptions& options,
-                  const v1::CustomerProfile* profile, const std::vector<AppFact>& app,
-                  size_t login_index, Example* ex) {
-  Teacher teacher;
+// The segment for the segment rules (the features come from the replayed state:
+// Dataset::login_features; the teacher's label from the taxonomy's rules).
+void SegmentOf(const v1::CustomerProfile* profile, Example* ex) {
   if (profile != nullptr) {
     const int age = std::clamp(static_cast<int>(profile->age_band()) - 1, 0, 5);
     const int income = std::clamp(static_cast<int>(profile->income_band()) - 1, 0, 4);
     ex->segment = age * 5 + income;
   }
-  // The customer's own events in the window, before the LOGIN.
-  const int64_t from = ex->time_ms - options.window_ms;
-  for (size_t i = login_index; i-- > 0;) {
-    const AppFact& e = app[i];
-    if (e.time_ms < from) break;
-    if (e.action == v1::APP_ACTION_TILE_CLICK && e.tile >= 0) {
-      teacher.Vote(static_cast<Intent>(e.tile), 2.0);
-    }
-    std::optional<Intent> intent = IntentOfScreen(e.screen);
-    if (!intent && !e.query.empty()) intent = IntentOfQuery(e.query);
-    if (intent && e.action != v1::APP_ACTION_TILE_CLICK) teacher.Vote(*intent, 1.0);
-  }
-  // Events of anonymous ids linked to this customer by now (their whole history joins
-  // at the link, as in the processor's identity hand-off).
-  if (auto links = data.links_by_customer.find(ex->customer_id);
-      links != data.links_by_customer.end()) {
-    for (const auto& [anonymous_id, link_ms] : links->second) {
-      if (link_ms > ex->time_ms) continue;
-      auto it = data.web_by_anonymous_id.find(anonymous_id);
-      if (it == data.web_by_anonymous_id.end()) continue;
-      const auto& events = it->second;
-      auto end = std::lower_bound(events.begin(), events.end(), ex->time_ms,
-                                  [](const WebFact& e, int64_t t) { return e.time_ms < t; });
-      for (auto e = end; e != events.begin();) {
-        --e;
-        if (e->time_ms < from) break;
-        std::optional<Intent> intent = e->type == v1::WEB_EVENT_TYPE_SEARCH
-                                           ? IntentOfQuery(e->query)
-                                           : IntentOfPath(e->url_path);
-        const bool strong =
-            e->type == v1::WEB_EVENT_TYPE_FORM_START || e->type == v1::WEB_EVENT_TYPE_FORM_SUBMIT ||
-            e->type == v1::WEB_EVENT_TYPE_CALCULATOR_USE || e->type == v1::WEB_EVENT_TYPE_DOWNLOAD;
-        if (intent) teacher.Vote(*intent, strong ? 2.0 : 1.0);
-      }
-    }
-  }
-  ex->teacher = teacher.Label();
 }
 
 }  // namespace
 
 std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& options) {
+  // The teacher's label at each LOGIN: the taxonomy's rules over what the state holds
+  // then (the same code as the processor's rule scorer), in the world's intent order.
+  const auto catalog = catalog::DefaultCatalog();
+  const decide::RuleIntentScorer rules(std::make_shared<decide::IntentMatcher>(catalog));
+  std::vector<Intent> to_world;
+  for (const auto& in : catalog->intents()) {
+    to_world.push_back(sim::IntentFromName(in.id).value_or(Intent::kEverydayServicing));
+  }
+  const Timelines timelines(data);
+  std::vector<const v1::SessionEvent*> window;
+  std::vector<float> scores(catalog->intents().size());
   // Deterministic order: customers sorted by id, events by time.
   std::vector<const std::string*> customers;
   customers.reserve(data.app_by_customer.size());
@@ -331,7 +351,11 @@ std::vector<Example> BuildExamples(const Dataset& data, const ExampleOptions& op
           }
         }
       }
-      LabelExample(data, options, profile, app, i, &ex);
+      SegmentOf(profile, &ex);
+      timelines.Visible(ex.customer_id, ex.time_ms, VisibleOptions(), &window);
+      rules.Score(window, ex.time_ms, scores);
+      const int top = rules.Label(scores).top;
+      ex.teacher = top >= 0 ? to_world[static_cast<size_t>(top)] : Intent::kEverydayServicing;
       if (const auto f = data.login_features.find(ex.id); f != data.login_features.end()) {
         ex.app_features = &f->second.app;
         ex.web_features = &f->second.web;

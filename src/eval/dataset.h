@@ -12,6 +12,7 @@
 
 #include "eval/replay.h"
 #include "intentstream/v1/events.pb.h"
+#include "intentstream/v1/state.pb.h"
 #include "sim/catalog.h"
 
 namespace intentstream::eval {
@@ -47,12 +48,26 @@ struct Dataset {
   int64_t end_ms = 0;
   std::unordered_map<std::string, std::vector<WebFact>> web_by_anonymous_id;
   std::unordered_map<std::string, std::vector<AppFact>> app_by_customer;
+  // The same events as the processor keeps them (ingest::ToSessionEvent), ascending by
+  // (time_ms, event_key): what the teachers, the intent head and timelines.h read.
+  std::unordered_map<std::string, std::vector<v1::SessionEvent>> web_events_by_anonymous_id;
+  std::unordered_map<std::string, std::vector<v1::SessionEvent>> app_events_by_customer;
   // customer -> (anonymous id -> first link time)
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> links_by_customer;
   // customer -> profiles ascending by updated_time
   std::unordered_map<std::string, std::vector<v1::CustomerProfile>> profiles;
   // Truth: latent intent of an app session, by its LOGIN event id.
   std::unordered_map<std::string, sim::Intent> app_session_intent;
+  // Truth: completed applications that ended an intent episode (truth/conversions.csv
+  // joined with truth/episodes.csv), for the lead-time measure; impulse conversions
+  // (no episode) are left out.
+  struct Conversion {
+    std::string customer_id;
+    int64_t time_ms = 0;
+    sim::Intent intent = sim::Intent::kEverydayServicing;
+    int64_t episode_start_ms = 0;
+  };
+  std::vector<Conversion> conversions;
   uint64_t events_loaded = 0;
 
   // Per app LOGIN (by event id): the features decide::FeatureBuilder gives at that
@@ -60,10 +75,12 @@ struct Dataset {
   std::unordered_map<std::string, LoginFeatures> login_features;
 
   // Reads <dir>/world.properties, the three splits (records in event-time order,
-  // replayed through the processor's state code, eval/replay.h) and
-  // truth/sessions.csv. `on_login`, if set, sees every decision point as well. Returns
-  // an empty string on success, else a readable error naming the file.
-  std::string Load(const std::string& dir, const DecisionPointFn& on_login = {});
+  // replayed through the processor's state code, eval/replay.h) and, with `read_truth`,
+  // truth/*.csv (a teacher loads without the truth, which it must never see).
+  // `on_login`, if set, sees every decision point as well. Returns an empty string on
+  // success, else a readable error naming the file.
+  std::string Load(const std::string& dir, const DecisionPointFn& on_login = {},
+                   bool read_truth = true);
   // Split index (0 train, 1 validation, 2 test) of an event time.
   int SplitOf(int64_t time_ms) const;
 };
@@ -82,6 +99,7 @@ struct Example {
   // examples are left out of conversion training and conversion metrics.
   bool conversion_observed = true;
   // Observable inputs.
+  // The rule teacher's label from what the state holds at the LOGIN (decision time).
   sim::Intent teacher = sim::Intent::kEverydayServicing;
   int segment = 0;  // age band x income band, for the segment rules
   // decide::FeatureBuilder's profile then session features: from the customer's own

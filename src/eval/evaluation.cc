@@ -10,6 +10,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "catalog/catalog.h"
+
 namespace intentstream::eval {
 
 namespace {
@@ -669,6 +671,25 @@ std::string EvaluateWithBaselines(const std::vector<Example>& examples,
       [&](const Example& ex) { return baselines.FromIntent(ex.teacher, ex); });
   add("reference: oracle intent", false,
       [&](const Example& ex) { return baselines.FromIntent(ex.intent, ex); });
+  if (options.intents || !options.extra_labellers.empty()) {
+    if (data == nullptr) return "the intent report needs the world the examples come from";
+    const auto catalog = catalog::DefaultCatalog();
+    auto rules = MakeRuleLabeller(catalog);
+    std::vector<WindowLabeller*> labellers{rules.get()};
+    labellers.insert(labellers.end(), options.extra_labellers.begin(),
+                     options.extra_labellers.end());
+    result->intents = RunIntentReport(*data, examples, *catalog, labellers, IntentReportOptions());
+    result->has_intents = true;
+    for (size_t l = 1; l < result->intents.labellers.size(); ++l) {
+      const auto& m = result->intents.labellers[l];
+      if (m.login_top.size() != test.size()) continue;
+      Row row{"reference: " + m.name, {}, false};
+      for (size_t i = 0; i < test.size(); ++i) {
+        row.predictions.push_back(baselines.FromIntent(m.login_top[i], *test[i]));
+      }
+      rows.push_back(std::move(row));
+    }
+  }
 
   result->model_bias.clear();
   if (data != nullptr) {
@@ -713,6 +734,11 @@ std::string EvaluateWithBaselines(const std::vector<Example>& examples,
          << "```\n";
     }
     if (!csv || !md) return "--out: cannot write results into " + options.out_dir;
+    if (result->has_intents) {
+      std::ofstream intents(fs::path(options.out_dir) / "intents.md", std::ios::trunc);
+      intents << "# Intent labels\n\n" << FormatIntentReportMarkdown(result->intents);
+      if (!intents) return "--out: cannot write intents.md into " + options.out_dir;
+    }
     result->plot_note = WriteCalibration(options.out_dir, names, curves);
   }
   return "";

@@ -12,6 +12,7 @@
 #include "decide/options.h"
 #include "eval/bias.h"
 #include "eval/dataset.h"
+#include "eval/intent_report.h"
 #include "eval/logistic.h"
 #include "eval/message_audit.h"
 
@@ -122,6 +123,11 @@ struct EvaluationOptions {
   double threshold = 0.5;
   ExampleOptions examples;
   TrainOptions train;
+  // The intent section (intent_report.h): the rule teacher first, then these labellers
+  // (the distilled head, from the tool). Each extra labeller also gets a main-table row
+  // from its label at the LOGIN.
+  bool intents = false;
+  std::vector<WindowLabeller*> extra_labellers;
 };
 
 struct EvaluationResult {
@@ -135,6 +141,8 @@ struct EvaluationResult {
   size_t decision_repeats = 0;
   std::vector<BiasRow> decisions_bias;
   size_t decisions_in_test = 0, decisions_matched = 0;
+  bool has_intents = false;
+  IntentReport intents;
 };
 
 // Returns "" on success, else a readable error.

@@ -251,6 +251,10 @@ std::vector<Spec> BuildSpecs() {
                   "the window from stored events",
                   0, int64_t{1} << 32,
                   [](O& o, int64_t v) { o.model_cache_visitors = static_cast<size_t>(v); }));
+  s.push_back(Str("model.intent_head_dir", "",
+                  "Distilled intent head artifact directory (needs model.dir; empty: "
+                  "rule-based intent scores)",
+                  &O::intent_head_dir));
   s.push_back(Bool("embedded", "false", "Start librdkafka's mock cluster in-process",
                    [](O& o, bool v) { o.embedded = v; }));
   s.push_back(Int("embedded.partitions", "4", "Partitions per topic in embedded mode", 1, 256,
@@ -329,7 +333,9 @@ void ValidateHttp(const ProcessorOptions& o) {
 }  // namespace
 
 const std::vector<std::string>& OtherEnvironmentVariables() {
-  static const std::vector<std::string> names = {kAuthTokenVariable, "INTENTSTREAM_PARTITIONS"};
+  // INTENTSTREAM_LLM_API_KEY is the LLM teacher's (llm/chat_client.h), not the processor's.
+  static const std::vector<std::string> names = {kAuthTokenVariable, "INTENTSTREAM_PARTITIONS",
+                                                 "INTENTSTREAM_LLM_API_KEY"};
   return names;
 }
 
@@ -395,6 +401,14 @@ void Validate(const ProcessorOptions& o) {
     if (o.model_dir.empty()) {
       throw ConfigError("model.offer_dir",
                         "needs model.dir: the offer model reads the session embedding");
+    }
+  }
+  if (!o.intent_head_dir.empty()) {
+    if (o.model_dir.empty()) {
+      throw ConfigError("model.intent_head_dir", "needs model.dir (the head reads its embeddings)");
+    }
+    if (!fs::is_directory(o.intent_head_dir, ec)) {
+      throw ConfigError("model.intent_head_dir", "'" + o.intent_head_dir + "' is not a directory");
     }
   }
   if (!o.embedded && o.kafka_common.count("bootstrap.servers") == 0 &&

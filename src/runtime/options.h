@@ -138,6 +138,9 @@ struct ProcessorOptions {
   // Visitors whose encoder keys/values stay cached in memory (LRU); a miss re-encodes
   // the visitor's window from its stored events. Default: 8192.
   size_t model_cache_visitors = 8192;
+  // The distilled intent head's artifact directory (tools/distill), served on every
+  // embedding update; needs model.dir (its embeddings). Empty: rule-based intent scores.
+  std::string intent_head_dir;
 
   // Keys of the stages the program wires in besides the runtime (`catalog.*`,
   // `decision.*`, `triggers.*`), passed through untouched for them to parse.

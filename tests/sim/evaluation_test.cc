@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/teacher.h"
+#include "eval/baseline_rules.h"
 #include "sim/generator.h"
 #include "sim/world_writer.h"
 
@@ -179,7 +179,7 @@ TEST_F(EvaluationTest, PredictionFilesRoundTripAndBadOnesAreRejected) {
             "--predictions: cannot read " + *dir_ + "/missing.csv");
 }
 
-TEST(TeacherTest, RulesMapPagesScreensAndQueries) {
+TEST(BaselineRulesTest, RulesMapPagesScreensAndQueries) {
   EXPECT_EQ(IntentOfPath("/mortgages/remortgage/calculator"), Intent::kRefinancing);
   EXPECT_EQ(IntentOfPath("/Mortgages/First-Time-Buyers?utm=x"), Intent::kHomeBuying);
   EXPECT_EQ(IntentOfPath("/credit-cards/compare"), std::nullopt);
@@ -188,11 +188,6 @@ TEST(TeacherTest, RulesMapPagesScreensAndQueries) {
   EXPECT_EQ(IntentOfScreen("accounts"), std::nullopt);
   EXPECT_EQ(IntentOfQuery("0% Balance Transfer"), Intent::kBalanceTransfer);
   EXPECT_EQ(IntentOfQuery("remortgage rates"), Intent::kRefinancing);
-  Teacher t;
-  t.Vote(Intent::kAutoLoan, 1.0);
-  EXPECT_EQ(t.Label(), Intent::kEverydayServicing);  // one weak vote is not enough
-  t.Vote(Intent::kAutoLoan, 1.0);
-  EXPECT_EQ(t.Label(), Intent::kAutoLoan);
 }
 
 TEST(EvaluationRunTest, ADecisionsLogAloneIsAuditedWithoutData) {

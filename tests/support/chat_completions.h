@@ -1,7 +1,5 @@
-// A minimal OpenAI-compatible chat-completions client (decide::ChatClient over
-// cpp-httplib and nlohmann-json) and a loopback server speaking the same API, for
-// testing the rephraser against real HTTP. The processor's own client lives elsewhere;
-// this adapter is only as big as the tests need.
+// A loopback server speaking the OpenAI-compatible chat-completions API, and the
+// processor's own client pointed at it, for testing the rephraser against real HTTP.
 #pragma once
 
 #include <httplib.h>
@@ -9,55 +7,30 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "decide/rephrase.h"
+#include "llm/chat_client.h"
+#include "llm_chat_bridge.h"
 
 namespace intentstream::testing {
 
-class HttpChatClient final : public decide::ChatClient {
- public:
-  HttpChatClient(int port, std::chrono::milliseconds timeout) : port_(port), timeout_(timeout) {}
-
-  decide::ChatReply Complete(const std::vector<decide::ChatMessage>& messages,
-                             const std::string& model) override {
-    using decide::ChatStatus;
-    nlohmann::json body;
-    if (!model.empty()) body["model"] = model;
-    body["messages"] = nlohmann::json::array();
-    for (const auto& m : messages)
-      body["messages"].push_back({{"role", m.role}, {"content", m.content}});
-    httplib::Client client("127.0.0.1", port_);
-    const auto secs = static_cast<time_t>(timeout_.count() / 1000);
-    const auto usecs = static_cast<time_t>((timeout_.count() % 1000) * 1000);
-    client.set_connection_timeout(secs, usecs);
-    client.set_read_timeout(secs, usecs);
-    client.set_write_timeout(secs, usecs);
-    const auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
-    if (!res) {
-      const auto err = res.error();
-      const bool timeout = err == httplib::Error::Read || err == httplib::Error::ConnectionTimeout;
-      return {timeout ? ChatStatus::kTimeout : ChatStatus::kUnreachable, "",
-              httplib::to_string(err)};
-    }
-    if (res->status >= 500) return {ChatStatus::kServerError, "", std::to_string(res->status)};
-    if (res->status >= 400) return {ChatStatus::kClientError, "", std::to_string(res->status)};
-    const auto j = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.contains("choices") || !j["choices"].is_array() ||
-        j["choices"].empty() || !j["choices"][0].contains("message") ||
-        !j["choices"][0]["message"].contains("content") ||
-        !j["choices"][0]["message"]["content"].is_string()) {
-      return {ChatStatus::kInvalidResponse, "", res->body.substr(0, 100)};
-    }
-    return {ChatStatus::kOk, j["choices"][0]["message"]["content"].get<std::string>(), ""};
-  }
-
- private:
-  int port_;
-  std::chrono::milliseconds timeout_;
-};
+// The processor's own chat client (tools/intentstream/llm_chat_bridge.h on
+// llm::ChatClient) pointed at a loopback server: no retries and no rate limit, so each
+// failure is seen as it happens.
+inline std::unique_ptr<tools::LlmChatBridge> LoopbackChatClient(int port,
+                                                                std::chrono::milliseconds timeout) {
+  llm::ChatOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(port) + "/v1";
+  o.model = "loopback-model";
+  o.timeout_ms = timeout.count();
+  o.max_retries = 0;
+  o.requests_per_second = 0;
+  return std::make_unique<tools::LlmChatBridge>(std::move(o));
+}
 
 // POST /v1/chat/completions on a loopback port; `answer` gets the user message and
 // returns (status, body), or sleeps for a timeout.

@@ -114,6 +114,19 @@ TEST(Config, ReferenceListsEveryKey) {
 namespace intentstream::runtime {
 namespace {
 
+TEST(Config, IntentHeadNeedsTheEncoderAndADirectory) {
+  EXPECT_EQ(ErrorOf({"embedded=true", "model.intent_head_dir=/tmp"}),
+            "configuration key 'model.intent_head_dir': needs model.dir (the head reads its "
+            "embeddings)");
+  EXPECT_THAT(ErrorOf({"embedded=true", "model.dir=/tmp", "model.intent_head_dir=/nonexistent/x"}),
+              HasSubstr("configuration key 'model.intent_head_dir': '/nonexistent/x' is not a "
+                        "directory"));
+  EXPECT_EQ(
+      LoadProcessorOptions("", {"embedded=true", "model.dir=/tmp", "model.intent_head_dir=/tmp"})
+          .intent_head_dir,
+      "/tmp");
+}
+
 TEST(Config, ListenPortOutsideTheRangeIsNamed) {
   EXPECT_EQ(ErrorOf({"embedded=true", "http.listen=127.0.0.1:99999"}),
             "configuration key 'http.listen': port '99999' is not a number in 0..65535, got "

@@ -172,8 +172,11 @@ class RephraserTest : public ::testing::Test {
  protected:
   // Runs one pass with the travel card answered by `bad`; returns the counter.
   void OnePass(testing::ChatServer::Answer answers, std::chrono::milliseconds timeout) {
+    // The client first: a server stops only once its kept-alive connections close.
+    rephraser_.reset();
+    client_.reset();
     server_ = std::make_unique<testing::ChatServer>(std::move(answers));
-    client_ = std::make_unique<testing::HttpChatClient>(server_->port(), timeout);
+    client_ = testing::LoopbackChatClient(server_->port(), timeout);
     rephraser_ = std::make_unique<Rephraser>(RephraseOptions(), *client_, &counter_,
                                              Logger(&log_sink_, "rephrase"));
     rephraser_->SetCatalog(catalog::DefaultCatalog(), {"all"});
@@ -193,7 +196,7 @@ class RephraserTest : public ::testing::Test {
   LogSink log_sink_{LogSink::Format::kText, LogLevel::kError};
   OutcomeCounter counter_;
   std::unique_ptr<testing::ChatServer> server_;
-  std::unique_ptr<testing::HttpChatClient> client_;
+  std::unique_ptr<decide::ChatClient> client_;
   std::unique_ptr<Rephraser> rephraser_;
   std::shared_ptr<const RephraseTable> table_;
 };
@@ -301,8 +304,9 @@ TEST_F(RephraserTest, ATimeoutOrANoShowEndpointIsCountedAndNothingStops) {
   counter_.Reset();
   // Nothing listening at all.
   const int port = server_->port();
+  client_.reset();
   server_.reset();
-  client_ = std::make_unique<testing::HttpChatClient>(port, std::chrono::milliseconds(200));
+  client_ = testing::LoopbackChatClient(port, std::chrono::milliseconds(200));
   rephraser_ = std::make_unique<Rephraser>(RephraseOptions(), *client_, &counter_,
                                            Logger(&log_sink_, "rephrase"));
   rephraser_->SetCatalog(catalog::DefaultCatalog(), {"all"});
@@ -316,11 +320,11 @@ TEST(RephraseDecisionTest, DecisionsShowTheAcceptedRephraseWithTheWarningVerbati
   testing::ChatServer server([](const std::string& user) {
     return std::pair{200, testing::ChatServer::Completion("In short: " + Body(user))};
   });
-  testing::HttpChatClient client(server.port(), std::chrono::seconds(5));
+  auto client = testing::LoopbackChatClient(server.port(), std::chrono::seconds(5));
   OutcomeCounter counter;
   LogSink log_sink(LogSink::Format::kText, LogLevel::kError);
   DecisionModels models;
-  models.chat = &client;
+  models.chat = client.get();
   DecisionOperator op(RephraseOptions(), catalog::DefaultCatalog(), models, &counter,
                       Logger(&log_sink, "t"));
   ASSERT_TRUE(testing::WaitFor([&] { return counter.count("accepted") == Keys(); },

@@ -4,13 +4,17 @@
 // for bias the same way.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <map>
 
 #include "common/config.h"
 #include "decide/options.h"
+#include "catalog/catalog.h"
 #include "eval/evaluation.h"
+#include "intent_head_labeller.h"
+#include "model/blas_probe.h"
 #include "sim/flags.h"
 
 namespace {
@@ -41,6 +45,10 @@ constexpr char kUsage[] =
   --horizon-days N              conversion label horizon (default 7)
   --window-days N               history the baselines' features see (default 14)
   --epochs N                    SGD epochs of the logistic baselines (default 8)
+  --intents                     add the intent section: the rule teacher against the latent
+                                intents (per intent P/R/F1, lead time, latency; intents.md)
+  --intent-head DIR             add the distilled intent head to it (needs --encoder)
+  --encoder DIR                 the session encoder the head reads (e.g. models/default)
   --help
 )";
 }  // namespace
@@ -52,8 +60,9 @@ int main(int argc, char** argv) {
       {"--data", "--predictions", "--model", "--name", "--out", "--write-trivial-predictions",
        "--threshold", "--horizon-days", "--window-days", "--epochs", "--decisions", "--catalog",
        "--forbidden-phrases", "--forbidden-credit-phrases", "--bias-top-k", "--bias-min-points",
-       "--bias-min-impressions", "--bias-min-shown", "--help"},
-      {"--help"});
+       "--bias-min-impressions", "--bias-min-shown", "--intents", "--intent-head", "--encoder",
+       "--help"},
+      {"--help", "--intents"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
     return 0;
@@ -126,6 +135,25 @@ int main(int argc, char** argv) {
   }
   options.examples.horizon_ms = horizon_days * eval::kDayMs;
   options.examples.window_ms = window_days * eval::kDayMs;
+  options.intents = flags.Bool("--intents");
+  const std::string head_dir = flags.String("--intent-head", "");
+  const std::string encoder_dir = flags.String("--encoder", "");
+  if (head_dir.empty() != encoder_dir.empty()) {
+    std::cerr << "error: --intent-head and --encoder go together\n";
+    return 2;
+  }
+  std::unique_ptr<eval::WindowLabeller> head;
+  if (!head_dir.empty()) {
+    try {
+      model::SetComputeThreads(1);  // per-core figures, as the benchmarks measure
+      head = evaluate::MakeIntentHeadLabeller(encoder_dir, head_dir, catalog::DefaultCatalog());
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+    options.extra_labellers.push_back(head.get());
+    options.intents = true;
+  }
   eval::EvaluationResult result;
   if (const std::string error = eval::RunEvaluation(options, &result); !error.empty()) {
     std::cerr << "error: " << error << "\n";
@@ -156,6 +184,7 @@ int main(int argc, char** argv) {
                                  result.decisions_bias, options.bias)
                     .c_str());
   }
+  if (result.has_intents) std::printf("\n%s", eval::FormatIntentReport(result.intents).c_str());
   if (!options.out_dir.empty() && !result.rows.empty()) {
     std::printf("wrote %s/results.csv and results.md\n%s\n", options.out_dir.c_str(),
                 result.plot_note.c_str());

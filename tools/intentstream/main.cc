@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +22,13 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "decide/decision_operator.h"
+#include "llm/chat_client.h"
+#include "llm_chat_bridge.h"
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
-#include "runtime/decision_log.h"
+#include "model/intent_head.h"
 #include "model/offer_model.h"
+#include "runtime/decision_log.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
@@ -250,9 +254,15 @@ int Run(const RunFlags& flags) {
   for (const auto& spec : intentstream::decide::DecisionOptionSpecs()) {
     if (spec.apply) decision_keys.push_back(spec.key);
   }
+  // The chat-completions endpoint of decision.messages.rephrase (llm.*, docs/intents.md).
+  for (const auto& spec : intentstream::llm::ChatOptionSpecs()) decision_keys.push_back(spec.key);
   rt::ProcessorOptions options =
       rt::LoadProcessorOptions(flags.config_file, flags.assignments, decision_keys);
-  const auto decision_options = intentstream::decide::LoadDecisionOptions(options.stage_properties);
+  std::map<std::string, std::string> decision_properties, llm_properties;
+  for (const auto& [key, value] : options.stage_properties) {
+    (key.rfind("llm.", 0) == 0 ? llm_properties : decision_properties)[key] = value;
+  }
+  const auto decision_options = intentstream::decide::LoadDecisionOptions(decision_properties);
   // The catalogue fails fast at start, naming file, line and field.
   const auto catalog = decision_options.catalog_dir.empty()
                            ? intentstream::catalog::DefaultCatalog()
@@ -317,6 +327,28 @@ int Run(const RunFlags& flags) {
     log.Info("session encoder loaded",
              {{"model_version", encoder->model_version()}, {"dir", options.model_dir}});
   }
+  // The distilled intent head, scored per step on the encoder's embeddings (same thread);
+  // without it the decision stage scores intents with the taxonomy's rules.
+  std::shared_ptr<intentstream::model::IntentHead> intent_head;
+  if (!options.intent_head_dir.empty()) {
+    intent_head = intentstream::model::IntentHead::Load(options.intent_head_dir);
+    if (intent_head->config().encoder_version != encoder->model_version()) {
+      throw ConfigError("model.intent_head_dir", "the head in '" + options.intent_head_dir +
+                                                     "' reads embeddings of encoder " +
+                                                     intent_head->config().encoder_version +
+                                                     ", model.dir has " + encoder->model_version());
+    }
+    if (intent_head->config().taxonomy_version != catalog->taxonomy_version()) {
+      log.Warn(
+          "intent head trained on another taxonomy version; intents it lacks keep their "
+          "rule scores",
+          {{"head_taxonomy", intent_head->config().taxonomy_version},
+           {"catalogue_taxonomy", catalog->taxonomy_version()}});
+    }
+    log.Info("intent head loaded", {{"version", intent_head->version()},
+                                    {"teacher", intent_head->config().teacher},
+                                    {"dir", options.intent_head_dir}});
+  }
 
   std::shared_ptr<intentstream::model::OfferModel> offer_model;
   if (!options.offer_model_dir.empty()) {
@@ -336,8 +368,17 @@ int Run(const RunFlags& flags) {
   auto registry = std::make_shared<prometheus::Registry>();
   intentstream::serve::DecisionProbe decision_probe(*registry);
   intentstream::decide::DecisionModels models;
+  // Rephrasing (off by default) reaches its endpoint through the one chat client.
+  std::unique_ptr<intentstream::tools::LlmChatBridge> chat;
+  if (decision_options.rephrase.enabled) {
+    chat = std::make_unique<intentstream::tools::LlmChatBridge>(
+        intentstream::llm::LoadChatOptions(llm_properties));
+    models.chat = chat.get();
+    log.Info("message rephrasing on", {{"endpoint", chat->options().url}});
+  }
   models.encoder_version = encoder ? encoder->model_version() : "";
   models.propensity = offer_model.get();
+  models.intents = intent_head.get();
   intentstream::decide::DecisionOperator decision_operator(
       decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
   std::optional<rt::DecisionLog> decision_log;
@@ -375,6 +416,11 @@ int Main(int argc, char** argv) {
     std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
     std::puts("\nDecision stage (catalogue, policy, triggers):\n");
     std::fputs(intentstream::OptionsReference(intentstream::decide::DecisionOptionSpecs()).c_str(),
+               stdout);
+    std::puts(
+        "\nChat-completions endpoint of decision.messages.rephrase (the same client as "
+        "intentstream-teach's LLM teacher; the key comes from INTENTSTREAM_LLM_API_KEY):\n");
+    std::fputs(intentstream::OptionsReference(intentstream::llm::ChatOptionSpecs()).c_str(),
                stdout);
     std::puts(
         "\nAny librdkafka property: `kafka.<name>` (consumer and producer), "

@@ -1,4 +1,4 @@
-#include "eval/teacher.h"
+#include "eval/baseline_rules.h"
 
 #include <algorithm>
 #include <cctype>
@@ -152,18 +152,6 @@ std::optional<Intent> IntentOfQuery(std::string_view query) {
     if (q.find(word) != std::string::npos) return intent;
   }
   return std::nullopt;
-}
-
-Intent Teacher::Label() const {
-  size_t best = static_cast<size_t>(Intent::kEverydayServicing);
-  double best_votes = kMinVotes - 1e-9;
-  for (size_t i = 0; i < votes_.size(); ++i) {
-    if (votes_[i] > best_votes) {
-      best = i;
-      best_votes = votes_[i];
-    }
-  }
-  return static_cast<Intent>(best);
 }
 
 }  // namespace intentstream::eval
