@@ -43,7 +43,7 @@ Reader::Status Reader::Next(Record* record, std::string* error) {
   record->fields.clear();
   record->line = line_ + 1;
   const auto malformed = [&](const std::string& why) {
-    *error = "line " + std::to_string(record->line) + ": " + why;
+    *error = why;
     return Status::kMalformed;
   };
   size_t bytes = 0;

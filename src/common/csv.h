@@ -30,7 +30,7 @@ class Reader {
   enum class Status {
     kRecord,     // *record holds the next record
     kEnd,        // no more input
-    kMalformed,  // *error says why and where ("line 7: ..."); call Next() again to go on
+    kMalformed,  // *error says why, record->line where; call Next() again to go on
   };
 
   // `max_record_bytes` bounds a record: an unbalanced quote would otherwise swallow the

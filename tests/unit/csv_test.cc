@@ -24,7 +24,7 @@ Read ReadAll(const std::string& text, char delimiter = ',', size_t max_bytes = 1
     const auto status = reader.Next(&r, &error);
     if (status == Reader::Status::kEnd) break;
     if (status == Reader::Status::kMalformed) {
-      out.errors.push_back(error);
+      out.errors.push_back("line " + std::to_string(r.line) + ": " + error);
     } else {
       out.records.push_back(r);
     }
