@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git clang-format
   librdkafka-dev librocksdb-dev libtorch-dev libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev
   kcat prometheus gnuplot-nox curl python3 python3-yaml
   # Debian's LibTorch calls the generic libblas.so.3; without OpenBLAS that is the
   # reference BLAS and matrix products run ~20x slower.

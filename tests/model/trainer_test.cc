@@ -8,6 +8,9 @@
 #include <fstream>
 #include <random>
 
+#include <cmath>
+
+#include "model/encoder_ranking.h"
 #include "model/incremental_encoder.h"
 #include "model/model.h"
 
@@ -64,10 +67,14 @@ class TrainerTest : public ::testing::Test {
 
 TEST_F(TrainerTest, TrainsEvaluatesAndExportsALoadableModel) {
   const TrainResult r = TrainAndExport(Options("a"));
-  ASSERT_EQ(r.metrics.size(), 3u);
+  ASSERT_EQ(r.metrics.size(), 5u);
   EXPECT_EQ(r.metrics[0].name, "most-popular");
   EXPECT_EQ(r.metrics[1].name, "item-to-item transitions");
-  EXPECT_GT(r.metrics[2].cases, 0u);
+  EXPECT_EQ(r.metrics[2].name, "sequential rules");
+  EXPECT_EQ(r.metrics[3].name, "session kNN");
+  EXPECT_EQ(r.metrics[4].name, "session encoder " + r.model_version);
+  for (Protocol p : kProtocols) EXPECT_GT(r.metrics[4][p].cases, 0u);
+  EXPECT_GT(r.metrics[4][Protocol::kEveryNextItem].cases, r.metrics[4][Protocol::kLastItem].cases);
   EXPECT_LT(r.last_epoch_loss, r.first_epoch_loss);
   EXPECT_TRUE(fs::exists(dir_ / "a" / "model_card.md"));
 
@@ -92,6 +99,38 @@ TEST_F(TrainerTest, SameSeedSameWeights) {
   TrainOptions other = Options("c");
   other.seed = 8;
   EXPECT_NE(TrainAndExport(other).model_version, a.model_version);
+}
+
+// The evaluation runs one forward pass per window start and reads every case that shares
+// it at its own position: each must be exactly what serving computes for the events
+// before the target (EncodeFull, the reference the incremental encoder matches).
+TEST_F(TrainerTest, EvaluationSeesWhatServingEncodes) {
+  const TrainOptions o = Options("a");
+  TrainAndExport(o);
+  const auto model = SessionModel::Load(o.out_dir);
+  DatasetSummary summary;
+  const auto timelines = LoadTimelines(o.train_paths, o.csv, &summary);
+  const auto cases = BuildNextItemCases(timelines, model->tokenizer(), 30 * 60 * 1000,
+                                        Protocol::kEveryNextItem, 0, 1);
+  ASSERT_GT(cases.size(), 500u);
+  const auto outputs = EncoderOutputs(*model, cases);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& events = cases[i].timeline->events;
+    const auto expected = model->EncodeFull(std::span(events).first(cases[i].target));
+    std::vector<float> got = outputs[i];
+    double norm = 0;
+    for (float v : got) norm += static_cast<double>(v) * v;
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t j = 0; j < got.size(); ++j) {
+      ASSERT_NEAR(got[j] / std::sqrt(norm), expected[j], 1e-5) << "case " << i << " dim " << j;
+    }
+  }
+  const auto ranked = EncoderTopK(*model, cases, 3);
+  ASSERT_EQ(ranked.size(), cases.size());
+  for (const auto& r : ranked) {
+    ASSERT_EQ(r.size(), 3u);
+    for (int32_t id : r) EXPECT_GE(id, kFirstVocabId);
+  }
 }
 
 }  // namespace
