@@ -105,23 +105,28 @@ std::vector<torch::Tensor> Parameters(SessionModel::Impl& m) {
   return params;
 }
 
-// Learning rate at `step` of `total`: linear warm-up to the peak, then linear decay to
-// final_fraction of it.
-double LearningRate(const TrainOptions& o, int64_t step, int64_t total) {
-  const double warm = std::floor(o.warmup_fraction * static_cast<double>(total));
-  const auto s = static_cast<double>(step);
-  if (s < warm) return o.learning_rate * (s + 1) / warm;
-  const double span = std::max(1.0, static_cast<double>(total) - warm);
-  return o.learning_rate * (1.0 - (1.0 - o.final_lr_fraction) * (s - warm) / span);
+// Learning rate at `progress` (0, 1] of the run: linear warm-up to the peak over the
+// first warmup_fraction, then linear decay to final_lr_fraction of it. Progress counts in
+// epochs, not steps: a random window cut gives each epoch a slightly different number.
+double LearningRate(const TrainOptions& o, double progress) {
+  progress = std::min(progress, 1.0);
+  if (progress < o.warmup_fraction) return o.learning_rate * progress / o.warmup_fraction;
+  const double span = std::max(1e-9, 1.0 - o.warmup_fraction);
+  return o.learning_rate *
+         (1.0 - (1.0 - o.final_lr_fraction) * (progress - o.warmup_fraction) / span);
 }
 
 void ProgressBar(int epoch, int epochs, int64_t step, int64_t steps, double loss, bool tty) {
   const int width = 30;
-  const int filled = steps ? static_cast<int>(width * step / steps) : width;
+  // `steps` is an estimate (epochs differ a little in length): clamp.
+  const int filled =
+      steps ? static_cast<int>(std::min<int64_t>(width, width * step / steps)) : width;
   std::fprintf(stderr, "%sepoch %d/%d [%s%s] %5.1f%% step %lld/%lld loss %.4f%s", tty ? "\r" : "",
                epoch, epochs, std::string(static_cast<size_t>(filled), '#').c_str(),
                std::string(static_cast<size_t>(width - filled), '.').c_str(),
-               steps ? 100.0 * static_cast<double>(step) / static_cast<double>(steps) : 100.0,
+               steps
+                   ? std::min(100.0, 100.0 * static_cast<double>(step) / static_cast<double>(steps))
+                   : 100.0,
                static_cast<long long>(step), static_cast<long long>(steps), loss, tty ? "" : "\n");
   std::fflush(stderr);
 }
@@ -196,6 +201,7 @@ double MeasureTrainingSpeed(const ModelConfig& config, const Tokenizer& tok,
     const auto& b = batches[static_cast<size_t>(s) % batches.size()];
     const auto loss =
         BatchLoss(m, MakeBatch(m.tokenizer, b, o.mask_probability, obj.next_gap_ms, rng), obj);
+    if (!loss.requires_grad()) continue;  // no targets in this batch
     optimizer.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, 1.0);
@@ -281,7 +287,7 @@ TrainResult TrainAndExport(const TrainOptions& o) {
   torch::optim::AdamW optimizer(
       params, torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
   const auto bs = static_cast<size_t>(o.batch_size);
-  // Every cut has about the same number of windows; the first epoch's fixes the schedule.
+  // About the windows of every epoch (a random cut adds a few), for the progress bar.
   const size_t windows_per_epoch =
       CutWindows(train, o.encoder.window, WindowCut::kFixed, rng).size();
   const int64_t steps_per_epoch = static_cast<int64_t>((windows_per_epoch + bs - 1) / bs);
@@ -289,26 +295,35 @@ TrainResult TrainAndExport(const TrainOptions& o) {
   if (o.max_steps > 0) total_steps = std::min(total_steps, o.max_steps);
   const bool tty = isatty(STDERR_FILENO) != 0;
   const Objective obj = ObjectiveOf(o);
+  const auto steps_wanted = [&](int64_t step) { return o.max_steps <= 0 || step < o.max_steps; };
 
   TrainResult r;
   std::vector<torch::Tensor> best;
   double best_score = -1;
   int since_best = 0;
   int64_t step = 0;
-  for (int epoch = 1; epoch <= o.epochs && step < total_steps; ++epoch) {
+  for (int epoch = 1; epoch <= o.epochs && steps_wanted(step); ++epoch) {
     const auto batches = PlanBatches(CutWindows(train, o.encoder.window, o.window_cut, rng), bs,
                                      o.length_buckets, rng);
     const auto e0 = Clock::now();
     double loss_sum = 0;
     int64_t loss_n = 0, windows = 0;
-    for (const auto& b : batches) {
-      if (step >= total_steps) break;
+    for (size_t i = 0; i < batches.size() && steps_wanted(step); ++i) {
+      const auto& b = batches[i];
       const auto loss =
           BatchLoss(m, MakeBatch(m.tokenizer, b, o.mask_probability, obj.next_gap_ms, rng), obj);
+      if (!loss.requires_grad()) continue;  // no targets in this batch
       optimizer.zero_grad();
       loss.backward();
       torch::nn::utils::clip_grad_norm_(params, 1.0);
-      const double lr = LearningRate(o, step, total_steps);
+      double progress = (static_cast<double>(epoch - 1) +
+                         static_cast<double>(i + 1) / static_cast<double>(batches.size())) /
+                        static_cast<double>(o.epochs);
+      if (o.max_steps > 0) {
+        progress =
+            std::max(progress, static_cast<double>(step + 1) / static_cast<double>(o.max_steps));
+      }
+      const double lr = LearningRate(o, progress);
       for (auto& group : optimizer.param_groups()) {
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       }

@@ -42,20 +42,20 @@ struct TrainOptions {
   TokenizerConfig tokenizer;
   int64_t min_count = 3;    // vocabulary frequency cut-off
   size_t max_vocab = 5000;  // per vocabulary
-  int epochs = 3;           // at most
-  int patience = 0;         // epochs without a better validation score before stopping; 0 = never
+  int epochs = 60;          // at most
+  int patience = 10;        // epochs without a better validation score before stopping; 0 = never
   int64_t max_steps = 0;    // 0 = no cap
   int batch_size = 32;
-  double learning_rate = 2e-3;
-  double warmup_fraction = 0.0;    // of the steps, rising linearly from 0 to the rate
+  double learning_rate = 4e-3;
+  double warmup_fraction = 0.05;   // of the steps, rising linearly from 0 to the rate
   double final_lr_fraction = 0.1;  // the rate at the last step, as a fraction of the peak
   double weight_decay = 0.01;
-  double dropout = 0.0;  // embeddings and residual branches, training only
+  double dropout = 0.1;  // embeddings and residual branches, training only
   double mask_probability = 0.15;
-  double next_category_weight = 1.0;
+  double next_category_weight = 3.0;
   // Next-event targets only within a session (session_gap_ms): the evaluation's task.
   bool next_within_session = true;
-  WindowCut window_cut = WindowCut::kFixed;
+  WindowCut window_cut = WindowCut::kRandomOffset;
   bool length_buckets = true;  // batches of windows of similar length (less padding)
   uint64_t seed = 7;
   int threads = 1;
