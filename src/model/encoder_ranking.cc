@@ -44,6 +44,10 @@ void ForEachOutputBatch(const SessionModel& model, const std::vector<NextItemCas
       g.members.emplace_back(i, static_cast<int64_t>(cs.target - 1 - start));
     }
   }
+  // Windows of similar length share a forward pass: less padding.
+  std::stable_sort(groups.begin(), groups.end(), [](const WindowGroup& a, const WindowGroup& b) {
+    return a.end - a.start < b.end - b.start;
+  });
   torch::NoGradGuard no_grad;
   const size_t batch = 128;
   std::vector<Token> tokens;

@@ -10,20 +10,23 @@ const char* ProtocolName(Protocol p) {
   return p == Protocol::kLastItem ? "last item" : "every next item";
 }
 
+void AppendNextItemCases(const Timeline& tl, const Tokenizer& tok, int64_t session_gap_ms,
+                         Protocol protocol, std::vector<NextItemCase>* cases) {
+  for (const auto& [begin, end] : Sessionize(tl, session_gap_ms)) {
+    if (end - begin < 2) continue;
+    const size_t first = protocol == Protocol::kLastItem ? end - 1 : begin + 1;
+    for (size_t target = first; target < end; ++target) {
+      const int32_t item = tok.CategoryId(tl.events[target].category());
+      if (IsItem(item)) cases->push_back({&tl, begin, target, item});
+    }
+  }
+}
+
 std::vector<NextItemCase> BuildNextItemCases(const std::vector<Timeline>& timelines,
                                              const Tokenizer& tok, int64_t session_gap_ms,
                                              Protocol protocol, size_t max_cases, uint64_t seed) {
   std::vector<NextItemCase> cases;
-  for (const auto& tl : timelines) {
-    for (const auto& [begin, end] : Sessionize(tl, session_gap_ms)) {
-      if (end - begin < 2) continue;
-      const size_t first = protocol == Protocol::kLastItem ? end - 1 : begin + 1;
-      for (size_t target = first; target < end; ++target) {
-        const int32_t item = tok.CategoryId(tl.events[target].category());
-        if (IsItem(item)) cases.push_back({&tl, begin, target, item});
-      }
-    }
-  }
+  for (const auto& tl : timelines) AppendNextItemCases(tl, tok, session_gap_ms, protocol, &cases);
   if (max_cases > 0 && cases.size() > max_cases) {
     // A seeded sample, kept in timeline order (the model's batches share windows).
     std::vector<size_t> index(cases.size());

@@ -39,6 +39,11 @@ std::vector<NextItemCase> BuildNextItemCases(const std::vector<Timeline>& timeli
                                              const Tokenizer& tokenizer, int64_t session_gap_ms,
                                              Protocol protocol, size_t max_cases, uint64_t seed);
 
+// The cases of `protocol` in one timeline, appended to *cases (which point into `timeline`).
+void AppendNextItemCases(const Timeline& timeline, const Tokenizer& tokenizer,
+                         int64_t session_gap_ms, Protocol protocol,
+                         std::vector<NextItemCase>* cases);
+
 // The case's session items before the target, in event order.
 void SessionItemsBefore(const NextItemCase& c, const Tokenizer& tokenizer,
                         std::vector<int32_t>* items);

@@ -131,6 +131,25 @@ void ProgressBar(int epoch, int epochs, int64_t step, int64_t steps, double loss
   std::fflush(stderr);
 }
 
+// The validation cases: every next item of whole visitors, taken in the order of a hash
+// of their ids until there are `max_cases` (0 = all). Whole visitors, not a sample of
+// cases: the cases of one window share its forward pass, so the cost of scoring is
+// about the number of windows, and a sample of cases would keep nearly all of them.
+std::vector<NextItemCase> ValidationCases(const std::vector<Timeline>& valid, const Tokenizer& tok,
+                                          int64_t gap_ms, size_t max_cases) {
+  std::vector<const Timeline*> order;
+  for (const auto& tl : valid) order.push_back(&tl);
+  std::stable_sort(order.begin(), order.end(), [](const Timeline* a, const Timeline* b) {
+    return Fnv1a64(a->visitor_id) < Fnv1a64(b->visitor_id);
+  });
+  std::vector<NextItemCase> cases;
+  for (const Timeline* tl : order) {
+    if (max_cases > 0 && cases.size() >= max_cases) break;
+    AppendNextItemCases(*tl, tok, gap_ms, Protocol::kEveryNextItem, &cases);
+  }
+  return cases;
+}
+
 // MRR@k of the every-next-item protocol: the validation score.
 double ScoreCases(SessionModel& model, const std::vector<NextItemCase>& cases, size_t k) {
   auto& m = model.impl();
@@ -280,8 +299,7 @@ TrainResult TrainAndExport(const TrainOptions& o) {
   m.net->train();
   m.net->set_dropout(o.dropout);
   const size_t k = static_cast<size_t>(o.top_k);
-  const auto valid_cases = BuildNextItemCases(valid, m.tokenizer, o.session_gap_ms,
-                                              Protocol::kEveryNextItem, o.max_valid_cases, o.seed);
+  const auto valid_cases = ValidationCases(valid, m.tokenizer, o.session_gap_ms, o.max_valid_cases);
   std::mt19937_64 rng(o.seed);
   std::vector<torch::Tensor> params = Parameters(m);
   torch::optim::AdamW optimizer(
@@ -378,6 +396,7 @@ TrainResult TrainAndExport(const TrainOptions& o) {
   r.table = FormatMetricsTable(r.metrics);
   r.verdict = CompareWithBest(r.metrics.back(),
                               std::vector<MethodMetrics>(r.metrics.begin(), r.metrics.end() - 1));
+  r.valid_cases = valid_cases.size();
   r.first_epoch_loss = r.epochs.empty() ? 0 : r.epochs.front().loss;
   r.last_epoch_loss = r.epochs.empty() ? 0 : r.epochs.back().loss;
 

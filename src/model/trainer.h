@@ -5,10 +5,11 @@
 // and event type from each position's output; the category loss weighted by
 // `next_category_weight`) and masked-field prediction (a random 15% of positions have one
 // of those fields replaced by the mask id; the position's output predicts it). AdamW with
-// a linear warm-up, then a cosine decay to `final_lr_fraction` of the rate; gradient
-// clipping at 1. After every epoch the model is scored on the validation sessions (MRR
-// of the every-next-item protocol, evaluation.h); the best epoch's weights are the ones
-// saved, and training stops after `patience` epochs without a better score.
+// a linear warm-up, then a linear decay to `final_lr_fraction` of the rate (both by epoch
+// progress); gradient clipping at 1. After every epoch the model is scored on the
+// validation sessions (MRR of the every-next-item protocol, evaluation.h, on whole
+// visitors up to `max_valid_cases`); the best epoch's weights are the ones saved, and
+// training stops after `patience` epochs without a better score.
 // Deterministic for a given seed and thread count.
 #pragma once
 
@@ -60,8 +61,8 @@ struct TrainOptions {
   uint64_t seed = 7;
   int threads = 1;
   int64_t session_gap_ms = 30 * 60 * 1000;
-  size_t max_eval_cases = 0;  // per protocol; 0 = all
-  size_t max_valid_cases = 20000;
+  size_t max_eval_cases = 0;       // per protocol; 0 = all
+  size_t max_valid_cases = 20000;  // whole visitors, in hash order, up to this many cases
   int top_k = 20;
   bool progress = true;  // progress bar on stderr
   // > 0: before training, time this many steps on 1 and on 2 threads (a throwaway copy
@@ -82,7 +83,8 @@ struct TrainResult {
   std::string table;
   std::string verdict;  // CompareWithBest of the encoder against the baselines
   std::vector<EpochRecord> epochs;
-  int best_epoch = 0;  // 1-based: the saved weights
+  int best_epoch = 0;      // 1-based: the saved weights
+  size_t valid_cases = 0;  // next-item cases of the validation score
   double first_epoch_loss = 0;
   double last_epoch_loss = 0;
 };

@@ -25,12 +25,15 @@ class TrainerTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("intentstream_trainer_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    // Visitors walk a fixed funnel with some noise: learnable next items.
-    std::ofstream csv(dir_ / "clicks.csv");
+    WriteFunnel(dir_ / "clicks.csv", 1, 0, 60);
+  }
+  // Visitors walk a fixed funnel with some noise: learnable next items.
+  static void WriteFunnel(const fs::path& path, uint64_t seed, int first_visitor, int visitors) {
+    std::ofstream csv(path);
     csv << "visitor,ts,page\n";
     const char* funnel[] = {"/home", "/loans", "/loans/personal", "/loans/apply", "/help"};
-    std::mt19937_64 rng(1);
-    for (int v = 0; v < 60; ++v) {
+    std::mt19937_64 rng(seed);
+    for (int v = first_visitor; v < first_visitor + visitors; ++v) {
       int64_t t = 1700000000 + v * 100000;
       for (int i = 0; i < 12; ++i) {
         const int step = rng() % 5 == 0 ? static_cast<int>(rng() % 5) : i % 5;
@@ -131,6 +134,50 @@ TEST_F(TrainerTest, EvaluationSeesWhatServingEncodes) {
     ASSERT_EQ(r.size(), 3u);
     for (int32_t id : r) EXPECT_GE(id, kFirstVocabId);
   }
+}
+
+// Early stopping keeps the best epoch: the saved model scores on the validation sessions
+// what that epoch scored, and training ran `patience` epochs past it at most.
+TEST_F(TrainerTest, EarlyStoppingSavesTheBestEpoch) {
+  WriteFunnel(dir_ / "valid.csv", 2, 1000, 30);
+  TrainOptions o = Options("a");
+  o.valid_paths = {(dir_ / "valid.csv").string()};
+  o.epochs = 12;
+  o.patience = 2;
+  o.max_valid_cases = 0;
+  const TrainResult r = TrainAndExport(o);
+  ASSERT_FALSE(r.epochs.empty());
+  size_t best = 0;  // the first epoch with the highest score
+  for (size_t i = 1; i < r.epochs.size(); ++i) {
+    if (r.epochs[i].valid_mrr > r.epochs[best].valid_mrr) best = i;
+  }
+  EXPECT_EQ(r.best_epoch, static_cast<int>(best) + 1);
+  if (r.epochs.size() < 12u) {
+    EXPECT_EQ(r.epochs.size(), best + 1 + 2);
+  }
+  EXPECT_EQ(r.valid_cases, 30u * 11u);  // every next item of every validation visitor
+
+  EvaluateOptions e;
+  e.model_dir = o.out_dir;
+  e.train_paths = o.train_paths;
+  e.eval_paths = o.valid_paths;
+  e.csv = o.csv;
+  const EvaluateResult saved = EvaluateSaved(e);
+  const auto& next = saved.metrics.back()[Protocol::kEveryNextItem];
+  EXPECT_EQ(next.cases, r.valid_cases);
+  EXPECT_NEAR(next.Mrr(), r.epochs[best].valid_mrr, 1e-6);
+}
+
+// The validation score reads whole visitors until it has max_valid_cases: a cap smaller
+// than the data keeps fewer visitors, each with all of its cases.
+TEST_F(TrainerTest, ValidationCapTakesWholeVisitors) {
+  WriteFunnel(dir_ / "valid.csv", 2, 1000, 30);
+  TrainOptions o = Options("a");
+  o.valid_paths = {(dir_ / "valid.csv").string()};
+  o.epochs = 1;
+  o.max_valid_cases = 50;
+  const TrainResult r = TrainAndExport(o);
+  EXPECT_EQ(r.valid_cases, 55u);  // five visitors of 11 cases: the first count >= 50
 }
 
 }  // namespace
