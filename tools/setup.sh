@@ -6,9 +6,13 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache git clang-format
   librdkafka-dev librocksdb-dev libtorch-dev libprotobuf-dev protobuf-compiler
-  prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev
+  # libssl-dev: TLS of the HTTP endpoint, bearer-token and dead-letter digests (OpenSSL).
+  prometheus-cpp-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   kcat prometheus gnuplot-nox curl python3 python3-yaml
+  # JSON that is not a protobuf (the catalogue's files), and tool flags.
+  nlohmann-json3-dev libcli11-dev
+  # The fuzz step of tools/test.sh: clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
   # Debian's LibTorch calls the generic libblas.so.3; without OpenBLAS that is the
   # reference BLAS and matrix products run ~20x slower.
   libopenblas0-openmp

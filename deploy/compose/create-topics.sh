@@ -2,7 +2,7 @@
 # Creates the intentstream topics on a Kafka cluster (idempotent; POSIX sh). Used by the
 # kafka-init service of docker-compose.yml; works against any cluster with Kafka's CLI:
 #   BOOTSTRAP=broker:9092 PARTITIONS=12 REPLICATION=3 ./create-topics.sh
-# All input topics and identity-handoff get the SAME partition count: the processor joins
+# All input topics and the hand-off topic (<group.id>-identity-handoff) get the SAME partition count: the processor joins
 # them by key (co-partitioning) and refuses to start when the counts differ.
 set -eu
 
@@ -24,14 +24,14 @@ for t in web-events app-events identity-links; do
   create "$t" --config "retention.ms=$INPUT_RETENTION_MS"
 done
 create customer-profiles --config cleanup.policy=compact
-create identity-handoff --config "retention.ms=$INPUT_RETENTION_MS"
+create intentstream-identity-handoff --config "retention.ms=$INPUT_RETENTION_MS"
 for t in decisions triggers dead-letters; do
   create "$t"
 done
 
 # --if-not-exists keeps an existing topic as it is: check the partition counts agree.
 fail=0
-for t in web-events app-events identity-links customer-profiles identity-handoff; do
+for t in web-events app-events identity-links customer-profiles intentstream-identity-handoff; do
   n=$("$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --topic "$t" \
         | sed -n 's/.*PartitionCount: *\([0-9]*\).*/\1/p' | head -n1)
   echo "topic $t: $n partitions"

@@ -1,9 +1,14 @@
 #include "common/config.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+
+extern char** environ;  // POSIX: the process environment, for MergeEnvironment
 
 namespace intentstream {
 
@@ -46,14 +51,34 @@ void Properties::MergeFile(const std::string& path) {
   for (auto& [key, value] : lines) Set(key, std::move(value));
 }
 
-void Properties::MergeEnvironment(const std::vector<std::string>& known_keys) {
-  for (const auto& key : known_keys) {
-    std::string env = "INTENTSTREAM_";
-    for (char c : key) {
-      env.push_back(c == '.' ? '_'
-                             : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+std::string Properties::EnvironmentName(std::string_view key) {
+  std::string env = "INTENTSTREAM_";
+  for (char c : key) {
+    env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return env;
+}
+
+void Properties::MergeEnvironment(const std::vector<std::string>& known_keys,
+                                  const std::vector<std::string>& other_variables) {
+  std::map<std::string, const std::string*> key_of;  // variable -> key
+  for (const auto& key : known_keys) key_of[EnvironmentName(key)] = &key;
+  constexpr std::string_view kPrefix = "INTENTSTREAM_";
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view var(*entry);
+    if (var.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+    const size_t eq = var.find('=');
+    const std::string name(var.substr(0, eq));
+    const std::string value(eq == std::string_view::npos ? "" : var.substr(eq + 1));
+    if (const auto it = key_of.find(name); it != key_of.end()) {
+      Set(*it->second, value);
+    } else if (std::find(other_variables.begin(), other_variables.end(), name) ==
+               other_variables.end()) {
+      throw ConfigError(name,
+                        "environment variable names no configuration key (INTENTSTREAM_<KEY> is "
+                        "the key upper-cased with '.' as '_'; kafka.* properties go in the "
+                        "config file or --set; see `intentstream help-config`)");
     }
-    if (const char* v = std::getenv(env.c_str()); v != nullptr) Set(key, v);
   }
 }
 

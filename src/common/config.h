@@ -43,8 +43,13 @@ class Properties {
   // Parses `key = value` lines; '#' starts a comment line. Throws ConfigError (key
   // "config.file") naming the path and line on I/O or syntax errors.
   void MergeFile(const std::string& path);
-  // Adds INTENTSTREAM_<KEY> variables for the given known keys.
-  void MergeEnvironment(const std::vector<std::string>& known_keys);
+  // Adds INTENTSTREAM_<KEY> variables for the given known keys. Any other INTENTSTREAM_
+  // variable is a misspelt key and throws ConfigError naming it, unless it is one of
+  // `other_variables` (variables the project reads for other purposes).
+  void MergeEnvironment(const std::vector<std::string>& known_keys,
+                        const std::vector<std::string>& other_variables = {});
+  // The environment variable that sets `key`: INTENTSTREAM_ + key upper-cased, '.' as '_'.
+  static std::string EnvironmentName(std::string_view key);
   // Parses "key=value"; throws ConfigError on a missing '='.
   void MergeAssignment(std::string_view assignment);
 

@@ -1,10 +1,12 @@
 #include "ingest/decoder.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <cctype>
 
+#include "ingest/validator.h"
 #include "ingest/wire_format_check.h"
 
 namespace intentstream::ingest {
@@ -13,16 +15,24 @@ namespace {
 
 using google::protobuf::Message;
 
-Rejection Reject(v1::DeadLetterReason reason, std::string detail) {
-  return Rejection{reason, std::move(detail)};
+bool IsJsonBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-bool LooksLikeJson(std::string_view payload) {
+// Which parser a payload goes to; see the rule in decoder.h.
+enum class Format {
+  kJson,          // starts with '{' or '[': a group tag, never binary in our contracts
+  kJsonOrBinary,  // blanks, then '{' or '[': JSON, or binary whose first length is 91/123
+  kBinary,        // anything else
+};
+
+Format FormatOf(std::string_view payload) {
+  if (payload.front() == '{' || payload.front() == '[') return Format::kJson;
   for (char c : payload) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    return c == '{';
+    if (IsJsonBlank(c)) continue;
+    return c == '{' || c == '[' ? Format::kJsonOrBinary : Format::kBinary;
   }
-  return false;
+  return Format::kBinary;
 }
 
 // The JSON parser reports a bad enum name as `invalid value "X" for type
@@ -41,13 +51,17 @@ bool NamesUnknownEnumValue(const std::string& text) {
   return google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type) != nullptr;
 }
 
-std::optional<Rejection> ParseJson(std::string_view payload, Message* msg) {
+google::protobuf::util::Status ParseJsonInto(std::string_view payload, Message* msg) {
   google::protobuf::util::JsonParseOptions opts;
   // Strict: a misspelt field or an enum name outside the contract is an error, not a
   // silently defaulted value. (Binary input stays forward compatible.)
   opts.ignore_unknown_fields = false;
-  const auto status = google::protobuf::util::JsonStringToMessage(
+  return google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(payload.data(), payload.size()), msg, opts);
+}
+
+std::optional<Rejection> ParseJson(std::string_view payload, Message* msg) {
+  const auto status = ParseJsonInto(payload, msg);
   if (status.ok()) return std::nullopt;
   const std::string text(status.message());
   return Reject(NamesUnknownEnumValue(text) ? v1::DEAD_LETTER_REASON_UNKNOWN_ENUM
@@ -55,8 +69,23 @@ std::optional<Rejection> ParseJson(std::string_view payload, Message* msg) {
                 "JSON: " + text);
 }
 
-std::optional<Rejection> ParseBinary(std::string_view payload, Message* msg) {
-  if (msg->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return std::nullopt;
+// A complete JSON value (string, number, true, false, null, array, object)?
+bool IsJsonValue(std::string_view payload) {
+  google::protobuf::Value value;
+  return ParseJsonInto(payload, &value).ok();
+}
+
+bool ParsesAsBinary(std::string_view payload, Message* msg) {
+  msg->Clear();
+  return msg->ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+}
+
+// Why binary parsing failed, as a Rejection.
+Rejection BinaryFailure(std::string_view payload, const Message& msg) {
+  if (IsJsonValue(payload)) {
+    return Reject(v1::DEAD_LETTER_REASON_INVALID_JSON,
+                  "JSON: expected an object for " + msg.GetTypeName() + ", got another JSON value");
+  }
   switch (CheckWireFormat(payload)) {
     case WireFormatVerdict::kTruncated:
       return Reject(v1::DEAD_LETTER_REASON_TRUNCATED,
@@ -64,185 +93,39 @@ std::optional<Rejection> ParseBinary(std::string_view payload, Message* msg) {
                         std::to_string(payload.size()) + " bytes)");
     case WireFormatVerdict::kMalformed:
       return Reject(v1::DEAD_LETTER_REASON_UNDECODABLE,
-                    "neither JSON nor valid binary protobuf for " + msg->GetTypeName());
+                    "neither JSON nor valid binary protobuf for " + msg.GetTypeName());
     case WireFormatVerdict::kWellFormed:
       break;
   }
   // Well-formed wire format that the message rejects: a string field that is not UTF-8
   // or a field whose wire type contradicts the schema.
   return Reject(v1::DEAD_LETTER_REASON_INVALID_FIELD,
-                "binary protobuf does not match " + msg->GetTypeName() +
+                "binary protobuf does not match " + msg.GetTypeName() +
                     " (wrong wire type or a string field that is not UTF-8)");
 }
 
-class Checker {
- public:
-  Checker(const ValidationOptions& opts, int64_t now_ms) : opts_(opts), now_ms_(now_ms) {}
-
-  std::optional<Rejection> RequiredId(std::string_view field, const std::string& value) const {
-    if (value.empty())
-      return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is empty");
-    if (value.size() > opts_.max_id_bytes) {
-      return Reject(v1::DEAD_LETTER_REASON_OVERSIZE,
-                    std::string(field) + " has " + std::to_string(value.size()) + " bytes, limit " +
-                        std::to_string(opts_.max_id_bytes));
+std::optional<Rejection> Parse(std::string_view payload, Message* msg) {
+  switch (FormatOf(payload)) {
+    case Format::kJson:
+      return ParseJson(payload, msg);
+    case Format::kJsonOrBinary: {
+      auto json = ParseJson(payload, msg);
+      if (!json || ParsesAsBinary(payload, msg)) return std::nullopt;
+      return json;
     }
-    for (char c : value) {
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return Reject(v1::DEAD_LETTER_REASON_INVALID_FIELD,
-                      std::string(field) + " contains a control character");
-      }
-    }
-    return std::nullopt;
+    case Format::kBinary:
+      if (ParsesAsBinary(payload, msg)) return std::nullopt;
+      return BinaryFailure(payload, *msg);
   }
-
-  std::optional<Rejection> OptionalId(std::string_view field, const std::string& value) const {
-    if (value.empty()) return std::nullopt;
-    return RequiredId(field, value);
-  }
-
-  std::optional<Rejection> Text(std::string_view field, const std::string& value) const {
-    if (value.size() > opts_.max_text_bytes) {
-      return Reject(v1::DEAD_LETTER_REASON_OVERSIZE,
-                    std::string(field) + " has " + std::to_string(value.size()) + " bytes, limit " +
-                        std::to_string(opts_.max_text_bytes));
-    }
-    return std::nullopt;
-  }
-
-  std::optional<Rejection> Time(std::string_view field, bool present,
-                                const google::protobuf::Timestamp& ts) const {
-    if (!present)
-      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP, std::string(field) + " is missing");
-    if (ts.nanos() < 0 || ts.nanos() > 999999999) {
-      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
-                    std::string(field) + " has invalid nanos");
-    }
-    const int64_t ms = ts.seconds() * 1000 + ts.nanos() / 1000000;
-    if (ms > now_ms_ + opts_.max_future_skew_ms) {
-      return Reject(
-          v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
-          std::string(field) + " is " + std::to_string((ms - now_ms_) / 1000) + " s in the future");
-    }
-    if (ms < now_ms_ - opts_.max_event_age_ms) {
-      return Reject(v1::DEAD_LETTER_REASON_INVALID_TIMESTAMP,
-                    std::string(field) + " is older than the allowed event age");
-    }
-    return std::nullopt;
-  }
-
-  // `required`: UNSPECIFIED (0) is a missing field.
-  template <typename IsValid>
-  std::optional<Rejection> Enum(std::string_view field, int value, IsValid is_valid,
-                                bool required) const {
-    if (!is_valid(value)) {
-      return Reject(v1::DEAD_LETTER_REASON_UNKNOWN_ENUM,
-                    std::string(field) + " has unknown value " + std::to_string(value));
-    }
-    if (required && value == 0)
-      return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, std::string(field) + " is missing");
-    return std::nullopt;
-  }
-
-  std::optional<Rejection> Key(std::string_view key, std::string_view id_field,
-                               const std::string& id) const {
-    if (key.empty() || key == id) return std::nullopt;
-    return Reject(v1::DEAD_LETTER_REASON_KEY_MISMATCH,
-                  "message key '" + std::string(key.substr(0, 64)) + "' differs from " +
-                      std::string(id_field) + " '" + id.substr(0, 64) + "'");
-  }
-
- private:
-  const ValidationOptions& opts_;
-  int64_t now_ms_;
-};
-
-// Runs checks in order and returns the first rejection.
-#define IS_CHECK(expr)                \
-  do {                                \
-    if (auto r = (expr); r) return r; \
-  } while (0)
-
-std::optional<Rejection> Validate(const v1::WebEvent& e, std::string_view key, const Checker& c) {
-  IS_CHECK(c.RequiredId("event_id", e.event_id()));
-  IS_CHECK(c.RequiredId("anonymous_id", e.anonymous_id()));
-  IS_CHECK(c.Key(key, "anonymous_id", e.anonymous_id()));
-  IS_CHECK(c.Time("event_time", e.has_event_time(), e.event_time()));
-  IS_CHECK(c.Enum("event_type", e.event_type(), v1::WebEventType_IsValid, true));
-  IS_CHECK(c.Enum("device", e.device(), v1::Device_IsValid, false));
-  IS_CHECK(c.Text("url_path", e.url_path()));
-  IS_CHECK(c.Text("referrer", e.referrer()));
-  IS_CHECK(c.Text("page_title", e.page_title()));
-  IS_CHECK(c.Text("search_query", e.search_query()));
-  IS_CHECK(c.OptionalId("product_code", e.product_code()));
-  return std::nullopt;
+  return Reject(v1::DEAD_LETTER_REASON_UNSPECIFIED, "unknown format");
 }
-
-std::optional<Rejection> Validate(const v1::AppEvent& e, std::string_view key, const Checker& c) {
-  IS_CHECK(c.RequiredId("event_id", e.event_id()));
-  IS_CHECK(c.RequiredId("customer_id", e.customer_id()));
-  IS_CHECK(c.Key(key, "customer_id", e.customer_id()));
-  IS_CHECK(c.Time("event_time", e.has_event_time(), e.event_time()));
-  IS_CHECK(c.Enum("action", e.action(), v1::AppAction_IsValid, true));
-  IS_CHECK(c.Enum("device", e.device(), v1::Device_IsValid, false));
-  IS_CHECK(c.Text("screen", e.screen()));
-  IS_CHECK(c.Text("search_query", e.search_query()));
-  IS_CHECK(c.OptionalId("tile_id", e.tile_id()));
-  IS_CHECK(c.OptionalId("offer_id", e.offer_id()));
-  IS_CHECK(c.OptionalId("product_code", e.product_code()));
-  const bool tile_action = e.action() == v1::APP_ACTION_TILE_IMPRESSION ||
-                           e.action() == v1::APP_ACTION_TILE_CLICK ||
-                           e.action() == v1::APP_ACTION_TILE_DISMISS;
-  if (tile_action && e.offer_id().empty()) {
-    return Reject(v1::DEAD_LETTER_REASON_MISSING_FIELD, "offer_id is empty for a tile action");
-  }
-  return std::nullopt;
-}
-
-std::optional<Rejection> Validate(const v1::IdentityLink& e, std::string_view key,
-                                  const Checker& c) {
-  IS_CHECK(c.RequiredId("event_id", e.event_id()));
-  IS_CHECK(c.RequiredId("anonymous_id", e.anonymous_id()));
-  IS_CHECK(c.RequiredId("customer_id", e.customer_id()));
-  IS_CHECK(c.Key(key, "anonymous_id", e.anonymous_id()));
-  IS_CHECK(c.Time("event_time", e.has_event_time(), e.event_time()));
-  IS_CHECK(c.Enum("method", e.method(), v1::LinkMethod_IsValid, false));
-  return std::nullopt;
-}
-
-std::optional<Rejection> Validate(const v1::CustomerProfile& p, std::string_view key,
-                                  const Checker& c) {
-  IS_CHECK(c.RequiredId("customer_id", p.customer_id()));
-  IS_CHECK(c.Key(key, "customer_id", p.customer_id()));
-  IS_CHECK(c.Time("updated_time", p.has_updated_time(), p.updated_time()));
-  IS_CHECK(c.Enum("age_band", p.age_band(), v1::AgeBand_IsValid, false));
-  IS_CHECK(c.Enum("income_band", p.income_band(), v1::IncomeBand_IsValid, false));
-  IS_CHECK(c.Enum("risk_appetite", p.risk_appetite(), v1::RiskAppetite_IsValid, false));
-  if (p.credit_grade() > 10) {
-    return Reject(v1::DEAD_LETTER_REASON_INVALID_FIELD,
-                  "credit_grade " + std::to_string(p.credit_grade()) + " outside 0..10");
-  }
-  return std::nullopt;
-}
-
-std::optional<Rejection> Validate(const v1::IdentityHandoff& h, std::string_view key,
-                                  const Checker& c) {
-  IS_CHECK(c.RequiredId("handoff_id", h.handoff_id()));
-  IS_CHECK(c.RequiredId("anonymous_id", h.anonymous_id()));
-  IS_CHECK(c.RequiredId("customer_id", h.customer_id()));
-  IS_CHECK(c.Key(key, "customer_id", h.customer_id()));
-  return std::nullopt;
-}
-
-#undef IS_CHECK
 
 template <typename M>
-std::optional<Rejection> DecodeAs(std::string_view payload, std::string_view key, const Checker& c,
-                                  M* msg) {
+std::optional<Rejection> DecodeAs(std::string_view payload, std::string_view key,
+                                  const ValidationOptions& options, int64_t now_ms, M* msg) {
   msg->Clear();
-  auto parsed = LooksLikeJson(payload) ? ParseJson(payload, msg) : ParseBinary(payload, msg);
-  if (parsed) return parsed;
-  return Validate(*msg, key, c);
+  if (auto parsed = Parse(payload, msg)) return parsed;
+  return Validate(*msg, key, options, now_ms);
 }
 
 }  // namespace
@@ -273,18 +156,17 @@ std::optional<Rejection> Decoder::Decode(TopicKind kind, std::string_view payloa
                                                        std::to_string(options_.max_payload_bytes));
   }
   if (payload.empty()) return Reject(v1::DEAD_LETTER_REASON_UNDECODABLE, "empty payload");
-  const Checker checker(options_, now_ms);
   switch (kind) {
     case TopicKind::kWeb:
-      return DecodeAs(payload, key, checker, &out->web);
+      return DecodeAs(payload, key, options_, now_ms, &out->web);
     case TopicKind::kApp:
-      return DecodeAs(payload, key, checker, &out->app);
+      return DecodeAs(payload, key, options_, now_ms, &out->app);
     case TopicKind::kLink:
-      return DecodeAs(payload, key, checker, &out->link);
+      return DecodeAs(payload, key, options_, now_ms, &out->link);
     case TopicKind::kProfile:
-      return DecodeAs(payload, key, checker, &out->profile);
+      return DecodeAs(payload, key, options_, now_ms, &out->profile);
     case TopicKind::kHandoff:
-      return DecodeAs(payload, key, checker, &out->handoff);
+      return DecodeAs(payload, key, options_, now_ms, &out->handoff);
   }
   return Reject(v1::DEAD_LETTER_REASON_UNSPECIFIED, "unknown topic kind");
 }

@@ -4,57 +4,21 @@
 #include <cctype>
 
 #include "common/hash.h"
+#include "common/text.h"
 
 namespace intentstream::ingest {
 
-namespace {
-constexpr int kMaxPathSegments = 3;
-constexpr int kMaxQueryTerms = 4;
-}  // namespace
-
-std::string CategoryFromPath(std::string_view url_path) {
-  const size_t cut = url_path.find_first_of("?#");
-  if (cut != std::string_view::npos) url_path = url_path.substr(0, cut);
-  std::string out;
-  out.reserve(url_path.size() + 1);
-  int segments = 0;
-  size_t i = 0;
-  while (i < url_path.size()) {
-    while (i < url_path.size() && url_path[i] == '/') ++i;
-    if (i >= url_path.size()) break;
-    if (segments == kMaxPathSegments) break;
-    out.push_back('/');
-    while (i < url_path.size() && url_path[i] != '/') {
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(url_path[i]))));
-      ++i;
-    }
-    ++segments;
-  }
-  if (out.empty()) return std::string(1, '/');
-  return out;
-}
-
 void HashQueryTerms(std::string_view query, v1::SessionEvent* out) {
-  std::string term;
-  auto flush = [&] {
-    if (!term.empty() && out->query_term_hashes_size() < kMaxQueryTerms) {
-      out->add_query_term_hashes(Fnv1a32(term));
-    }
-    term.clear();
-  };
-  for (char c : query) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u)) {
-      term.push_back(static_cast<char>(std::tolower(u)));
-    } else {
-      flush();
-    }
+  for (const auto& term : SearchTerms(query)) {
+    if (out->query_term_hashes_size() >= kMaxQueryTerms) break;
+    out->add_query_term_hashes(Fnv1a32(term));
   }
-  flush();
 }
 
 int64_t TimestampToMillis(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+  const int64_t seconds = std::clamp(ts.seconds(), kMinTimestampSeconds, kMaxTimestampSeconds);
+  const int32_t nanos = std::clamp(ts.nanos(), 0, 999'999'999);
+  return seconds * 1000 + nanos / 1'000'000;
 }
 
 v1::SessionEvent ToSessionEvent(const v1::WebEvent& event) {

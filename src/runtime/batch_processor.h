@@ -1,11 +1,17 @@
-// Applies input messages to visitor state. Pure of Kafka: it takes messages and returns
-// what to produce and what to commit, so it is tested without a broker.
+// Applies input records to state. Pure of Kafka: it takes records and returns what to
+// produce and what to commit, so it is tested without a broker.
 //
-// Apply() runs once per poll batch and keeps its changes in memory (a record cache, as
-// Kafka Streams does between commits); TakeWrites() hands everything changed since the
-// last commit over as one WriteSet together with the next input offsets of every
-// partition consumed. A visitor touched in several polls between two commits is
-// written once.
+// Decode() turns a message into a record (decoded, validated, stamped with its event
+// time) when it arrives; the EventTimeScheduler orders records; Apply() applies a run of
+// released records in that order:
+//   - anonymous side (web events, links): state transitions, identity hand-offs out;
+//     the encoder and the operator run once for all of them at the end;
+//   - customer side (app events, profiles, hand-offs): in steps in which each customer
+//     changes at most once; the encoder and the operator run at the end of each step,
+//     so a decision made at an event sees the state as of that event and nothing later,
+//     however the input was batched (op/stage.h).
+// Changes stay in the BatchState until TakeWrites() hands them over as one WriteSet
+// with the next input offsets.
 //
 // Contract with the caller (Processor): produce each Apply()'s `outputs` and wait for
 // their delivery before committing the WriteSet that covers them. Then after a crash the
@@ -19,42 +25,23 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/ids.h"
 #include "common/logging.h"
 #include "ingest/decoder.h"
 #include "operator/stage.h"
+#include "runtime/input_record.h"
 #include "runtime/options.h"
-#include "runtime/visitor_table.h"
 #include "serve/processor_probe.h"
+#include "state/batch_state.h"
 #include "state/store.h"
 
 namespace intentstream::runtime {
 
-struct InputMessage {
-  ingest::TopicKind kind;
-  std::string_view topic;
-  Partition partition;
-  Offset offset;
-  std::string_view key;
-  std::string_view payload;
-  int64_t arrival_us = 0;  // steady clock when the processor received it
-};
-
-struct OutputMessage {
-  std::string topic;
-  std::string key;
-  std::string value;
-};
-
-// Per-batch counts, summed by the caller for its run summary.
-struct BatchCounts {
-  uint64_t accepted = 0, duplicates = 0, dead_letters = 0, handoffs_sent = 0, handoffs_merged = 0,
-           decisions = 0, triggers = 0;
-};
+// Message key of watermark records on the hand-off topic: a control character cannot
+// start a validated id, so no customer id collides with it.
+inline constexpr std::string_view kWatermarkKeyPrefix = "\x01watermark/";
 
 class BatchProcessor {
  public:
@@ -63,63 +50,70 @@ class BatchProcessor {
                  serve::ProcessorProbe* probe, op::SessionEncoder* encoder,
                  op::DecisionOperator* decision_operator, std::string processor_version);
 
-  // Applies `messages` (in partition order), appending what to produce to `outputs`.
-  // Throws state::StateError on RocksDB failure.
-  void Apply(std::span<const InputMessage> messages, int64_t now_ms,
-             std::vector<OutputMessage>* outputs, BatchCounts* counts);
+  // Partition count of the co-partitioned inputs (known after the metadata check): input
+  // on another partition than its key's is rejected (`wrong_partition`). 0: not checked.
+  void SetPartitionCount(int32_t n) { partition_count_ = n; }
 
-  struct Commit {
-    state::WriteSet writes;
-    std::vector<std::pair<TopicPartition, Offset>> next_offsets;
-  };
+  // Decodes and validates `r->message` into `r` and stamps its event time.
+  void Decode(InputRecord* r, int64_t now_ms) const;
+
+  // Applies released records in order, appending what to produce to `outputs`.
+  // Throws state::StateError on RocksDB failure.
+  void Apply(std::span<InputRecord* const> records, int64_t now_ms,
+             std::vector<OutputMessage>* outputs, BatchCounts* counts);
+  // Decode() and Apply() of raw messages in the given order (tests, benchmarks).
+  void ApplyMessages(std::span<const InputMessage> messages, int64_t now_ms,
+                     std::vector<OutputMessage>* outputs, BatchCounts* counts);
+
+  using Commit = state::BatchState::Commit;
   // Everything applied since the last call, as one atomic WriteSet (state and offsets).
   // The result is valid until the next call.
   Commit& TakeWrites();
-  bool HasPending() const { return !next_offsets_.empty(); }
-  size_t pending_visitors() const { return visitors_.dirty_count(); }
+  bool HasPending() const { return state_.HasPending(); }
+  size_t pending_visitors() const { return state_.pending_visitors(); }
+  state::BatchState& state() { return state_; }
 
   // Drops cached visitor states: call when partitions are revoked, since another process
   // may change their state before they come back.
-  void ClearCache() { visitors_.Clear(); }
+  void ClearCache();
 
  private:
-  using Visitor = VisitorTable::Entry;
-  void Touch(Visitor& v, std::string_view event_id, int64_t arrival_us);
+  using Visitor = state::BatchState::Visitor;
 
-  // Returns true if `dedup_key` was seen (in this batch or a committed one); else marks it.
-  bool SeenBefore(const std::string& dedup_key);
-  Visitor& LoadVisitor(const std::string& key);
-  v1::OfferStats& LoadOffer(const std::string& key);
+  void ApplyWeb(const InputRecord& r, std::vector<OutputMessage>* out, BatchCounts* counts);
+  void ApplyLink(const InputRecord& r, std::vector<OutputMessage>* out, BatchCounts* counts);
+  void ApplyApp(const InputRecord& r);
+  void ApplyProfile(const InputRecord& r, BatchCounts* counts);
+  void ApplyHandoff(const InputRecord& r, BatchCounts* counts);
+  void SendHandoff(const v1::IdentityHandoff& h, std::vector<OutputMessage>* out,
+                   BatchCounts* counts);
+  void DeadLetter(const InputRecord& r, std::vector<OutputMessage>* out, BatchCounts* counts);
 
-  void ApplyWeb(const v1::WebEvent& e, const InputMessage& m, std::vector<OutputMessage>* out,
-                BatchCounts* counts);
-  void ApplyApp(const v1::AppEvent& e, const InputMessage& m);
-  void ApplyLink(const v1::IdentityLink& link, std::vector<OutputMessage>* out,
+  // A customer-side record for `v`: ends the current step first if `v` is already in it.
+  Visitor& CustomerForStep(std::string_view customer_id, std::vector<OutputMessage>* out,
+                           BatchCounts* counts);
+  void JoinStep(Visitor& v, const InputRecord& r, op::StepEvent event);
+  void RunStep(std::vector<OutputMessage>* out, BatchCounts* counts);
+  void RunAnonymousStage(std::vector<OutputMessage>* out, BatchCounts* counts);
+  void RunStages(std::span<op::VisitorUpdate> updates, std::vector<OutputMessage>* out,
                  BatchCounts* counts);
-  void ApplyProfile(const v1::CustomerProfile& p);
-  void ApplyHandoff(const v1::IdentityHandoff& h, BatchCounts* counts);
-  void SendHandoff(v1::IdentityHandoff& h, std::vector<OutputMessage>* out, BatchCounts* counts);
-  void RunStages(std::vector<OutputMessage>* out, BatchCounts* counts);
 
   const ProcessorOptions& options_;
-  state::StateStore& store_;
   serve::ProcessorProbe* probe_;
   op::SessionEncoder* encoder_;
   op::DecisionOperator* operator_;
   std::string version_;
   ingest::Decoder decoder_;
-  ingest::DecodedMessage decoded_;
+  state::BatchState state_;
+  int32_t partition_count_ = 0;
 
-  // Visitor states: changed since the last commit, plus recently used clean ones.
-  VisitorTable visitors_;
-  std::vector<Visitor*> poll_touched_;  // visitors changed by the current Apply()
-  std::vector<std::pair<TopicPartition, Offset>> next_offsets_;
-  std::unordered_set<std::string> dedup_new_;
-  std::unordered_map<std::string, v1::OfferStats> offers_;
-  std::unordered_map<std::string, v1::CustomerProfile> profiles_;
-  std::unordered_map<std::string, std::string> identity_puts_;
-  std::string scratch_;
-  Commit commit_;  // reused across commits
+  std::vector<Visitor*> step_;  // customers changed in the current step
+  std::vector<op::StepEvent> step_events_;
+  std::vector<int32_t> step_tasks_;
+  std::vector<Visitor*> anonymous_;  // anonymous visitors changed in this Apply()
+  std::vector<int32_t> anonymous_tasks_;
+  std::vector<op::VisitorUpdate> updates_;
+  double stage_seconds_[2] = {0, 0};  // model, operator: summed per Apply()
 };
 
 }  // namespace intentstream::runtime

@@ -27,6 +27,9 @@ class EmbeddedCluster {
   void CreateTopics(const std::vector<std::string>& names, int partitions) {
     for (const auto& name : names) CreateTopic(name, partitions);
   }
+  // The mock cluster itself, for tests that inject faults with rdkafka_mock.h (brokers
+  // down and up, request errors). Owned by this object.
+  rd_kafka_mock_cluster_s* mock_cluster() const { return cluster_; }
 
  private:
   rd_kafka_s* handle_ = nullptr;

@@ -71,6 +71,9 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,
       // Needed to know when a partition is drained (exit_when_idle_ms, readiness).
       {"enable.partition.eof", "true"},
       {"isolation.level", "read_committed"},
+      // An empty partition's fetch returns after this long (librdkafka's default, 500 ms,
+      // would hold back the hand-off watermarks each task waits for, and every decision).
+      {"fetch.wait.max.ms", "10"},
   };
   auto conf = BaseConf(defaults, o, o.kafka_consumer, "kafka.consumer.");
   std::string err;

@@ -19,16 +19,23 @@ struct TopicNames {
   std::string app = "app-events";              // input, key: customer_id
   std::string links = "identity-links";        // input, key: anonymous_id
   std::string profiles = "customer-profiles";  // input (compacted), key: customer_id
-  std::string handoff = "identity-handoff";    // internal repartition topic, key: customer_id
-  std::string decisions = "decisions";         // output
-  std::string triggers = "triggers";           // output
-  std::string dead_letters = "dead-letters";   // output
+  // Internal repartition topic, key: customer_id; by default named after the consumer
+  // group (HandoffTopicFor), as Kafka Streams names its internal topics.
+  std::string handoff = "intentstream-identity-handoff";
+  std::string decisions = "decisions";        // output
+  std::string triggers = "triggers";          // output
+  std::string dead_letters = "dead-letters";  // output
 
   // Every topic the processor reads or writes (what an embedded cluster creates).
   std::vector<std::string> All() const {
     return {web, app, links, profiles, handoff, decisions, triggers, dead_letters};
   }
 };
+
+// The hand-off topic of a consumer group: "<group>-identity-handoff".
+inline std::string HandoffTopicFor(const std::string& group_id) {
+  return group_id + "-identity-handoff";
+}
 
 struct ProcessorOptions {
   TopicNames topics;
@@ -64,15 +71,56 @@ struct ProcessorOptions {
   // from the topic's retention) rather than from the group's committed offset.
   // Default: true.
   bool rebuild_from_beginning = true;
+  // Apply each task's input in event-time order (EventTimeScheduler). Off only to
+  // measure what ordering costs (the ingest benchmark). Default: true.
+  bool event_time_order = true;
+  // Longest wait for a partition that may hold older records, or for other tasks'
+  // hand-off watermarks, before a task goes on without them, ms. 0 never waits (lowest
+  // latency; decisions may then depend on fetch timing). Default: 500.
+  int64_t max_task_idle_ms = 500;
+  // How long a partition that reached its end still holds its task back, ms (producers
+  // that batch per partition deliver partitions out of event-time order; 0 trusts the
+  // end: lowest latency, and such records are applied late). Default: 0.
+  int64_t end_wait_ms = 0;
+  // After the consumer's queue runs dry, wait this long for the rest of a fetch response
+  // before ordering what arrived (live traffic), ms. 0 = don't. Default: 2.
+  int arrival_settle_ms = 2;
+  // Least time between two hand-off watermark publications of a task, ms: bounds how
+  // long the customer side waits for hand-offs, and the watermark records' cost.
+  // Default: 10.
+  int watermark_interval_ms = 10;
   // Exit once every assigned partition is at its end and nothing arrived for this long;
   // 0 = run until stopped. Default: 0.
   int64_t exit_when_idle_ms = 0;
+  // After SIGTERM/SIGINT the process drains and exits within this bound, or exits anyway
+  // (its state stands at the last commit). Default: 20000.
+  int64_t shutdown_timeout_ms = 20000;
   // Period of lag and state-size metrics refresh, ms. Default: 1000.
   int metrics_interval_ms = 1000;
 
-  // HTTP listen address for /metrics, /healthz; empty disables. Default: 127.0.0.1:9464.
+  // HTTP listen address for /metrics, /healthz, /readyz and /v1/...; empty disables.
+  // Default: 127.0.0.1:9464.
   std::string http_listen = "127.0.0.1:9464";
+  // Lookup API (/v1/...) requests handled at once; more are answered 503 at once, so
+  // health and metrics never wait behind lookups. Default: 4.
   int http_threads = 4;
+  // HTTP connections served at once (one thread each); more are answered 503 and
+  // closed. Default: 64.
+  int http_max_connections = 64;
+  // A request must arrive in full within this many ms of its connection opening or of
+  // the previous response (TLS handshake included); else 408 and closed. Default: 5000.
+  int http_read_timeout_ms = 5000;
+  // A response must be written within this many ms. Default: 5000.
+  int http_write_timeout_ms = 5000;
+  // File holding the bearer token that /v1/... requires (or kAuthTokenVariable).
+  // Required when http_listen is not a loopback address. Default: none.
+  std::string http_auth_token_file;
+  // The token itself, loaded from http_auth_token_file or kAuthTokenVariable; never a
+  // configuration key (secrets stay out of files and command lines) and never logged.
+  std::string http_auth_token;
+  // PEM certificate chain and private key: the HTTP port speaks TLS only. Default: none.
+  std::string http_tls_cert_file;
+  std::string http_tls_key_file;
 
   // "text" or "json" (one JSON object per line). Default: text.
   std::string log_format = "text";
@@ -85,18 +133,36 @@ struct ProcessorOptions {
   // the visitor's window from its stored events. Default: 8192.
   size_t model_cache_visitors = 8192;
 
+  // Keys of the stages the program wires in besides the runtime (`catalog.*`,
+  // `decision.*`, `triggers.*`), passed through untouched for them to parse.
+  std::map<std::string, std::string> stage_properties;
+
   // Embedded mode: start librdkafka's mock cluster in-process.
   bool embedded = false;
   // Partitions per topic created in embedded mode. Default: 4.
   int embedded_partitions = 4;
 };
 
+// The environment variable that can hold the bearer token instead of a file.
+inline constexpr const char* kAuthTokenVariable = "INTENTSTREAM_HTTP_AUTH_TOKEN";
+// INTENTSTREAM_ variables that are not configuration keys and are therefore allowed:
+// the token, and the partition count that deploy/compose/docker-compose.yml reads.
+const std::vector<std::string>& OtherEnvironmentVariables();
+
 const std::vector<OptionSpec<ProcessorOptions>>& ProcessorOptionSpecs();
 
+// Key prefixes that belong to other stages (ProcessorOptions::stage_properties).
+inline const std::vector<std::string>& StagePropertyPrefixes() {
+  static const std::vector<std::string> prefixes = {"catalog.", "decision.", "triggers."};
+  return prefixes;
+}
+
 // Builds options from properties (defaults < file < environment < assignments) and
-// validates them. Throws ConfigError naming the key.
+// validates them. `stage_keys` are the other stages' keys, so that their environment
+// variables are read too. Throws ConfigError naming the key.
 ProcessorOptions LoadProcessorOptions(const std::string& config_file,
-                                      const std::vector<std::string>& assignments);
+                                      const std::vector<std::string>& assignments,
+                                      const std::vector<std::string>& stage_keys = {});
 
 // Checks cross-field rules and paths. Throws ConfigError naming the key.
 void Validate(const ProcessorOptions& options);

@@ -10,7 +10,10 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "runtime/decision_lookup.h"
+#include "runtime/event_time_scheduler.h"
 #include "runtime/kafka_clients.h"
+#include "runtime/output_producer.h"
 #include "runtime/visitor_lookup.h"
 #include "serve/http_server.h"
 #include "serve/metrics_endpoint.h"
@@ -27,11 +30,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+int64_t SteadyMillis() {
+  return SteadyMicros() / 1000;
+}
+
+std::string WatermarkMetaName(int32_t receiver, int32_t sender) {
+  return "watermark/" + std::to_string(receiver) + "/" + std::to_string(sender);
+}
+
+serve::HttpServerOptions HttpOptions(const ProcessorOptions& o) {
+  serve::HttpServerOptions h;
+  h.listen = o.http_listen;
+  h.max_connections = o.http_max_connections;
+  h.max_data_requests = o.http_threads;
+  h.read_timeout_ms = o.http_read_timeout_ms;
+  h.write_timeout_ms = o.http_write_timeout_ms;
+  h.bearer_token = o.http_auth_token;
+  h.tls_cert_file = o.http_tls_cert_file;
+  h.tls_key_file = o.http_tls_key_file;
+  return h;
+}
+
 }  // namespace
 
-class Processor::Impl : public RdKafka::RebalanceCb,
-                        public RdKafka::DeliveryReportCb,
-                        public RdKafka::EventCb {
+class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
   Impl(Processor* owner, ProcessorOptions options, std::string bootstrap, LogSink* sink,
        std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
@@ -45,37 +67,68 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         probe_(*registry_, TopicLabels(options_.topics), output_topics_, Processor::Version()),
         encoder_(encoder),
         batch_(options_, store_, &probe_, encoder, decision_operator, Processor::Version()),
+        scheduler_(SchedulerOptions{.ordered = options_.event_time_order,
+                                    .max_task_idle_ms = options_.max_task_idle_ms,
+                                    .end_wait_ms = options_.end_wait_ms}),
+        outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
+                                                  .processor_version = Processor::Version(),
+                                                  .flush_timeout_ms = options_.flush_timeout_ms},
+                          log_),
         lookup_(store_, options_.topics.web, options_.topics.app, options_.validation.max_id_bytes,
                 Ownership{[this](const std::string& topic, int32_t partition) {
                             std::lock_guard lock(owned_mu_);
                             return owned_.count({topic, partition}) > 0;
                           },
-                          [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
+                          [this] { return owner_->ready() ? partition_count_.load() : 0; }}),
+        decisions_lookup_(
+            store_, options_.topics.app, options_.validation.max_id_bytes,
+            Ownership{[this](const std::string& topic, int32_t partition) {
+                        std::lock_guard lock(owned_mu_);
+                        return owned_.count({topic, partition}) > 0;
+                      },
+                      [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
     if (encoder_ != nullptr) probe_.ModelVersion(encoder_->model_version());
+    const auto& rec = store_.recovery();
+    log_.Info(rec.created ? "state created" : "state recovered",
+              {{"dir", options_.store.dir},
+               {"last_sequence", std::to_string(rec.last_sequence)},
+               {"partitions_with_offsets", std::to_string(rec.offsets)},
+               {"estimated_visitors", std::to_string(rec.estimated_sessions)}});
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},
               {options_.topics.links, ingest::TopicKind::kLink},
               {options_.topics.profiles, ingest::TopicKind::kProfile},
               {options_.topics.handoff, ingest::TopicKind::kHandoff}};
-    producer_ = MakeProducer(options_, bootstrap, this, this);
+    scheduler_.OnLate([this](int32_t, int64_t lateness_ms) {
+      probe_.LateEvent(static_cast<double>(lateness_ms) / 1e3);
+    });
+    producer_ = MakeProducer(options_, bootstrap, &outputs_producer_, this);
+    outputs_producer_.SetProducer(producer_.get());
     consumer_ = MakeConsumer(options_, bootstrap, this, this);
     if (!options_.http_listen.empty()) {
-      http_.Route("/metrics", serve::MetricsHandler(registry_));
-      http_.Route("/healthz", [](const serve::HttpRequest&) {
+      using serve::RouteClass;
+      http_.Route("/metrics", RouteClass::kOps, serve::MetricsHandler(registry_));
+      http_.Route("/healthz", RouteClass::kOps, [](const serve::HttpRequest&) {
         return serve::HttpResponse{200, "application/json", "{\"status\":\"ok\"}"};
       });
-      http_.Route("/v1/visitors/", [this](const serve::HttpRequest& r) {
+      http_.Route("/v1/visitors/", RouteClass::kData, [this](const serve::HttpRequest& r) {
         return lookup_.Handle(r, "/v1/visitors/");
       });
-      http_.Route("/readyz", [this](const serve::HttpRequest&) {
+      http_.Route("/v1/decisions/", RouteClass::kData, [this](const serve::HttpRequest& r) {
+        return decisions_lookup_.Handle(r, "/v1/decisions/");
+      });
+      http_.Route("/readyz", RouteClass::kOps, [this](const serve::HttpRequest&) {
         const bool ready = owner_->ready();
         return serve::HttpResponse{ready ? 200 : 503, "application/json",
                                    ready ? "{\"status\":\"ready\"}"
                                          : "{\"status\":\"not ready: no partitions assigned\"}"};
       });
-      http_.Start(options_.http_listen, options_.http_threads);
-      log_.Info("http endpoint listening",
-                {{"address", options_.http_listen}, {"port", std::to_string(http_.port())}});
+      http_.Start(HttpOptions(options_));
+      log_.Info("http endpoint listening",  // never the token
+                {{"address", options_.http_listen},
+                 {"port", std::to_string(http_.port())},
+                 {"tls", http_.tls() ? "on" : "off"},
+                 {"lookup_auth", options_.http_auth_token.empty() ? "off" : "bearer token"}});
     }
   }
 
@@ -95,6 +148,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   }
 
   RunSummary Run(const std::atomic<bool>& stop) {
+    stop_ = &stop;
     const auto started = Clock::now();
     CheckCopartitioning();
     const std::vector<std::string> topics = {options_.topics.web, options_.topics.app,
@@ -106,36 +160,46 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     log_.Info("subscribed", {{"group", options_.group_id}});
     last_message_ = Clock::now();
     auto next_metrics = Clock::now();
-    while (!stop.load()) {
-      CollectBatch();
-      if (fatal_) throw std::runtime_error(fatal_message_);
-      ProcessPending();
-      MaybeCommit(false);
-      producer_->poll(0);
-      if (fatal_) throw std::runtime_error("fatal Kafka error: " + fatal_message_);
-      if (Clock::now() >= next_metrics) {
-        RefreshMetrics();
-        next_metrics = Clock::now() + std::chrono::milliseconds(options_.metrics_interval_ms);
+    try {
+      while (!stop.load()) {
+        Poll();
+        if (fatal_) throw std::runtime_error(fatal_message_);
+        ProcessReleased();
+        MaybeCommit(false);
+        producer_->poll(0);
+        if (fatal_) throw std::runtime_error("fatal Kafka error: " + fatal_message_);
+        if (Clock::now() >= next_metrics) {
+          RefreshMetrics();
+          next_metrics = Clock::now() + std::chrono::milliseconds(options_.metrics_interval_ms);
+        }
+        if (DrainedAndIdle()) {
+          summary_.stop_reason = "idle";
+          break;
+        }
       }
-      if (DrainedAndIdle()) {
-        summary_.stop_reason = "idle";
-        break;
-      }
+      if (summary_.stop_reason.empty()) summary_.stop_reason = "stopped";
+      MaybeCommit(true);
+    } catch (const DeliveryInterrupted& e) {
+      // Stopping while outputs were undelivered: the batch is not committed, so it is
+      // processed again after the restart (at-least-once).
+      summary_.stop_reason = "stopped";
+      log_.Warn("stopped before outputs were delivered; the last batch is not committed",
+                {{"detail", e.what()}});
+      abandoned_ = true;
     }
-    if (summary_.stop_reason.empty()) summary_.stop_reason = "stopped";
-    ProcessPending();
-    MaybeCommit(true);
     log_.Info("leaving the consumer group", {{"reason", summary_.stop_reason}});
-    consumer_->close();  // runs the revoke callback: flush, commit
+    consumer_->close();  // runs the revoke callback: commit
     consumer_.reset();
-    producer_->flush(options_.flush_timeout_ms);
+    producer_->flush(std::min(options_.flush_timeout_ms, 5000));
     store_.Flush();
     RefreshMetrics();
     summary_.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (summary_.commits > 0) {
+    if (summary_.commits > 0 && received_any_) {
       summary_.active_seconds =
           std::chrono::duration<double>(last_commit_ - first_message_).count();
     }
+    summary_.delivery = outputs_producer_.stats();
+    summary_.scheduler = scheduler_.counters();
     return summary_;
   }
 
@@ -173,6 +237,11 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         }
         positions_[tp] = stored.value_or(Offset{-1});
         eof_.erase(tp);
+        const auto kind = kinds_.find(tp.topic);
+        if (kind != kinds_.end()) scheduler_.Assign(tp, kind->second);
+        if (kind != kinds_.end() && kind->second == ingest::TopicKind::kHandoff) {
+          RestoreWatermarks(tp.partition.value);
+        }
         {
           std::lock_guard lock(owned_mu_);
           owned_.insert({tp.topic, tp.partition.value});
@@ -180,6 +249,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         probe_.PartitionAssigned(tp);
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
+      WarnIfBehindGroup(consumer, partitions);
       const auto* e = cooperative ? consumer->incremental_assign(partitions) : nullptr;
       if (!cooperative) consumer->assign(partitions);
       if (e != nullptr) {
@@ -190,20 +260,17 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       probe_.Ready(owner_->ready_);
       log_.Info("partitions assigned", {{"partitions", list}});
     } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
-      // Hand over cleanly: finish what was polled, deliver outputs, commit state and
-      // offsets.
-      ProcessPending();
-      MaybeCommit(true);
-      producer_->flush(options_.flush_timeout_ms);
-      if (const auto cerr = consumer->commitSync();
-          cerr != RdKafka::ERR_NO_ERROR && cerr != RdKafka::ERR__NO_OFFSET) {
-        log_.Warn("offset commit on revoke failed", {{"error", RdKafka::err2str(cerr)}});
-      }
+      // Hand over cleanly: what was applied is delivered (the loop delivers before it
+      // polls again) and now committed with its offsets; what was buffered but not
+      // applied is dropped and read again by the next owner.
+      if (!abandoned_) MaybeCommit(true);
       batch_.ClearCache();
       for (auto* p : partitions) {
         const TopicPartition tp{p->topic(), Partition{p->partition()}};
+        scheduler_.Revoke(tp);
         positions_.erase(tp);
         eof_.erase(tp);
+        paused_.erase(tp);
         probe_.PartitionRevoked(tp);
         {
           std::lock_guard lock(owned_mu_);
@@ -221,6 +288,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     } else {
       log_.Error("rebalance error", {{"error", RdKafka::err2str(err)}});
       consumer->unassign();
+      for (const auto& [tp, pos] : positions_) scheduler_.Revoke(tp);
       positions_.clear();
       {
         std::lock_guard lock(owned_mu_);
@@ -230,11 +298,30 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     }
   }
 
-  void dr_cb(RdKafka::Message& message) override {
-    if (message.err() != RdKafka::ERR_NO_ERROR) {
-      ++delivery_failures_;
-      delivery_error_ = message.topic_name() + ": " + message.errstr();
+  // The offsets the local state stands at against the group's committed offsets: state
+  // behind the group was rolled back (a truncated MANIFEST, an old copy of the directory,
+  // another instance's volume). It is not fatal, the gap is read again from the input,
+  // but an operator should know.
+  void WarnIfBehindGroup(RdKafka::KafkaConsumer* consumer,
+                         const std::vector<RdKafka::TopicPartition*>& partitions) {
+    std::vector<RdKafka::TopicPartition*> query;
+    for (auto* p : partitions)
+      query.push_back(RdKafka::TopicPartition::create(p->topic(), p->partition()));
+    if (consumer->committed(query, 5000) == RdKafka::ERR_NO_ERROR) {
+      for (size_t i = 0; i < query.size(); ++i) {
+        const int64_t group = query[i]->offset();
+        const int64_t local = partitions[i]->offset();
+        if (group >= 0 && local >= 0 && local < group) {
+          log_.Warn(
+              "local state is behind the consumer group's committed offset; the gap is "
+              "read again from the input",
+              {{"partition", query[i]->topic() + "[" + std::to_string(query[i]->partition()) + "]"},
+               {"state_offset", std::to_string(local)},
+               {"group_offset", std::to_string(group)}});
+        }
+      }
     }
+    for (auto* q : query) delete q;
   }
 
   void event_cb(RdKafka::Event& event) override {
@@ -263,22 +350,45 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   }
 
  private:
-  // Reads up to batch_max_messages: waits for the first, takes what is already there.
-  void CollectBatch() {
-    int timeout_ms = options_.poll_timeout_ms;
-    while (static_cast<int>(pending_.size()) < options_.batch_max_messages) {
+  // Reads what is there (waiting briefly for the first message when nothing is
+  // buffered), decodes each message and hands it to the scheduler.
+  void Poll() {
+    int timeout_ms = scheduler_.buffered() > 0 ? 1 : options_.poll_timeout_ms;
+    const auto decode_start = Clock::now();
+    double waited = 0;
+    int received = 0;
+    bool settled = false;
+    for (int n = 0; n < options_.batch_max_messages; ++n) {
+      const auto before = Clock::now();
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));
+      if (timeout_ms > 0) waited += std::chrono::duration<double>(Clock::now() - before).count();
       timeout_ms = 0;
       switch (msg->err()) {
         case RdKafka::ERR_NO_ERROR: {
-          const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
-          if (!eof_.empty()) eof_.erase(tp);
-          arrivals_.push_back(SteadyMicros());
-          timestamps_.push_back(msg->timestamp().type !=
-                                        RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
-                                    ? msg->timestamp().timestamp
-                                    : 0);
-          pending_.push_back(std::move(msg));
+          const auto kind = kinds_.find(msg->topic_name());
+          if (kind == kinds_.end()) break;  // not subscribed; can't happen
+          const TopicPartition tp{kind->first, Partition{msg->partition()}};
+          eof_.erase(tp);
+          auto record = scheduler_.NewRecord();
+          InputMessage& m = record->message;
+          // topic_name() returns a temporary: point at the map's stable copy of the name.
+          m.kind = kind->second;
+          m.topic = kind->first;
+          m.partition = Partition{msg->partition()};
+          m.offset = Offset{msg->offset()};
+          m.key = msg->key() != nullptr ? std::string_view(*msg->key()) : std::string_view();
+          m.null_payload = msg->payload() == nullptr;
+          m.payload = std::string_view(static_cast<const char*>(msg->payload()), msg->len());
+          m.arrival_us = SteadyMicros();
+          m.kafka_timestamp_ms =
+              msg->timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE
+                  ? msg->timestamp().timestamp
+                  : 0;
+          record->owner = std::move(msg);
+          ++received;
+          settled = false;
+          batch_.Decode(record.get(), WallMillis());
+          scheduler_.Push(std::move(record));
           last_message_ = Clock::now();
           if (!received_any_) {
             received_any_ = true;
@@ -286,52 +396,147 @@ class Processor::Impl : public RdKafka::RebalanceCb,
           }
           break;
         }
-        case RdKafka::ERR__PARTITION_EOF:
-          eof_.insert(TopicPartition{msg->topic_name(), Partition{msg->partition()}});
+        case RdKafka::ERR__PARTITION_EOF: {
+          const TopicPartition tp{msg->topic_name(), Partition{msg->partition()}};
+          eof_.insert(tp);
+          scheduler_.AtEnd(tp, SteadyMillis());
           break;
+        }
         case RdKafka::ERR__TIMED_OUT:
-          return;
+          // The queue ran dry. librdkafka may still be parsing the rest of a fetch
+          // response (other partitions of the same moment): wait a moment for it before
+          // ordering what arrived, or an older record on another partition would come
+          // after a newer one (processing.arrival_settle_ms).
+          if (received > 0 && !settled && options_.arrival_settle_ms > 0) {
+            settled = true;
+            timeout_ms = options_.arrival_settle_ms;
+            break;
+          }
+          n = options_.batch_max_messages;
+          break;
         default: {
           const auto cls = ClassifyKafkaError(msg->err(), false);
           if (cls == KafkaErrorClass::kFatal) {
             throw std::runtime_error("consumer error: " + msg->errstr());
           }
           log_.Warn("consumer error", {{"error", msg->errstr()}});
-          return;
+          n = options_.batch_max_messages;
+          break;
+        }
+      }
+    }
+    probe_.StageSeconds(
+        serve::Stage::kDecode,
+        std::chrono::duration<double>(Clock::now() - decode_start).count() - waited);
+    ApplyFlowChanges();
+  }
+
+  void ApplyFlowChanges() {
+    std::vector<TopicPartition> pause, resume;
+    scheduler_.TakeFlowChanges(&pause, &resume);
+    auto apply = [&](const std::vector<TopicPartition>& tps, bool do_pause) {
+      if (tps.empty()) return;
+      std::vector<RdKafka::TopicPartition*> list;
+      for (const auto& tp : tps) {
+        list.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
+        if (do_pause) {
+          paused_.insert(tp);
+        } else {
+          paused_.erase(tp);
+        }
+      }
+      const auto err = do_pause ? consumer_->pause(list) : consumer_->resume(list);
+      for (auto* p : list) delete p;
+      if (err != RdKafka::ERR_NO_ERROR) {
+        log_.Warn(do_pause ? "pause failed" : "resume failed", {{"error", RdKafka::err2str(err)}});
+      }
+    };
+    apply(pause, true);
+    apply(resume, false);
+  }
+
+  // Applies what the scheduler releases, delivers the outputs (and the watermarks that
+  // promise them), commits when due.
+  void ProcessReleased() {
+    released_.clear();
+    scheduler_.Release(SteadyMillis(), static_cast<size_t>(options_.batch_max_messages),
+                       &released_);
+    outputs_.clear();
+    if (!released_.empty()) {
+      record_ptrs_.clear();
+      for (auto& r : released_) {
+        record_ptrs_.push_back(r.get());
+        uncommitted_arrivals_.push_back(r->message.arrival_us);
+        uncommitted_timestamps_.push_back(r->message.kafka_timestamp_ms);
+      }
+      BatchCounts counts;
+      batch_.Apply(record_ptrs_, WallMillis(), &outputs_, &counts);
+      Accumulate(counts);
+    }
+    AddWatermarks(released_.empty());
+    if (!outputs_.empty()) {
+      const auto produce_start = Clock::now();
+      outputs_producer_.Deliver(outputs_, *stop_);
+      probe_.StageSeconds(serve::Stage::kProduce,
+                          std::chrono::duration<double>(Clock::now() - produce_start).count());
+      CountOutputs();
+    }
+    for (auto& r : released_) scheduler_.Recycle(std::move(r));
+    released_.clear();
+    if (!record_ptrs_.empty()) MaybeCommit(false);
+    record_ptrs_.clear();
+  }
+
+  // Each owned task's anonymous-side watermark, to every hand-off partition, when it
+  // moved (at most every processing.watermark_interval_ms).
+  void AddWatermarks(bool /*idle*/) {
+    const int32_t n = partition_count_.load();
+    if (n <= 0 || !options_.event_time_order) return;
+    // At most every processing.watermark_interval_ms: each publication is a record per
+    // task and hand-off partition.
+    const auto now = Clock::now();
+    if (now < next_watermark_) return;
+    for (const auto& [task, w] : scheduler_.AnonymousWatermarks()) {
+      auto& last = published_watermarks_[task];
+      if (last == w) continue;
+      last = w;
+      v1::IdentityHandoff h;
+      h.mutable_watermark()->set_task(task);
+      h.mutable_watermark()->set_watermark_ms(w);
+      const std::string value = h.SerializeAsString();
+      const std::string key = std::string(kWatermarkKeyPrefix) + std::to_string(task);
+      for (int32_t p = 0; p < n; ++p) {
+        outputs_.push_back({options_.topics.handoff, key, value, w > 0 ? w : 0, p});
+      }
+    }
+    next_watermark_ = now + std::chrono::milliseconds(options_.watermark_interval_ms);
+  }
+
+  void RestoreWatermarks(int32_t receiver) {
+    const int32_t n = partition_count_.load();
+    for (int32_t s = 0; s < n; ++s) {
+      if (const auto v = batch_.state().GetMeta(WatermarkMetaName(receiver, s))) {
+        try {
+          scheduler_.RestoreSenderWatermark(receiver, s, std::stoll(*v));
+        } catch (const std::exception&) {
+          log_.Warn("ignoring a corrupt stored watermark",
+                    {{"receiver", std::to_string(receiver)}, {"sender", std::to_string(s)}});
         }
       }
     }
   }
 
-  // Applies the polled messages and delivers their outputs; commits when due.
-  void ProcessPending() {
-    if (pending_.empty()) return;
-    inputs_.clear();
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      const auto& m = *pending_[i];
-      const auto kind = kinds_.find(m.topic_name());
-      if (kind == kinds_.end()) continue;  // not subscribed; can't happen
-      // topic_name() returns a temporary: point at the map's stable copy of the name.
-      inputs_.push_back(InputMessage{
-          kind->second, kind->first, Partition{m.partition()}, Offset{m.offset()},
-          m.key() != nullptr ? std::string_view(*m.key()) : std::string_view(),
-          std::string_view(static_cast<const char*>(m.payload()), m.len()), arrivals_[i]});
+  void CountOutputs() {
+    std::array<size_t, 4> per_topic{};
+    for (const auto& o : outputs_) {
+      for (size_t i = 0; i < output_topics_.size(); ++i) {
+        if (o.topic == output_topics_[i]) ++per_topic[i];
+      }
     }
-    outputs_.clear();
-    BatchCounts counts;
-    batch_.Apply(inputs_, WallMillis(), &outputs_, &counts);
-    const auto produce_start = Clock::now();
-    Produce();
-    probe_.StageSeconds(serve::Stage::kProduce,
-                        std::chrono::duration<double>(Clock::now() - produce_start).count());
-    Accumulate(counts);
-    uncommitted_arrivals_.insert(uncommitted_arrivals_.end(), arrivals_.begin(), arrivals_.end());
-    uncommitted_timestamps_.insert(uncommitted_timestamps_.end(), timestamps_.begin(),
-                                   timestamps_.end());
-    pending_.clear();
-    arrivals_.clear();
-    timestamps_.clear();
-    MaybeCommit(false);
+    for (size_t i = 0; i < per_topic.size(); ++i) {
+      if (per_topic[i] > 0) probe_.OutputProduced(i, per_topic[i]);
+    }
+    summary_.outputs += outputs_.size();
   }
 
   // Commits state and offsets when the interval has passed (or `force`).
@@ -341,6 +546,20 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     if (!force && now - last_commit_ < std::chrono::milliseconds(options_.commit_interval_ms) &&
         batch_.pending_visitors() < options_.commit_max_visitors) {
       return;
+    }
+    // Hand-off partitions are applied in event-time order, not offset order: their next
+    // offset is the lowest one not applied yet.
+    for (const auto& [tp, next] : scheduler_.SortedPartitionOffsets()) {
+      batch_.state().SetOffset(tp, Offset{next});
+    }
+    // What this process knows of other tasks' watermarks commits with the offsets.
+    for (const auto& [receiver, senders] : scheduler_.sender_watermarks()) {
+      for (const auto& [sender, w] : senders) {
+        auto& stored = stored_watermarks_[{receiver, sender}];
+        if (stored == w) continue;
+        stored = w;
+        batch_.state().PutMeta(WatermarkMetaName(receiver, sender), std::to_string(w));
+      }
     }
     auto& commit = batch_.TakeWrites();
     const auto commit_start = Clock::now();
@@ -361,45 +580,6 @@ class Processor::Impl : public RdKafka::RebalanceCb,
       probe_.EventLatency((now_us - arrival) / 1e6);
     uncommitted_arrivals_.clear();
     ++summary_.commits;
-  }
-
-  // Produces the batch's outputs and waits for their delivery: state commits only after
-  // its outputs are safe (at-least-once).
-  void Produce() {
-    if (outputs_.empty()) return;
-    delivery_failures_ = 0;
-    for (const auto& o : outputs_) {
-      while (true) {
-        const auto err =
-            producer_->produce(o.topic, RdKafka::Topic::PARTITION_UA,
-                               RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(o.value.data()),
-                               o.value.size(), o.key.data(), o.key.size(), 0, nullptr);
-        if (err == RdKafka::ERR_NO_ERROR) break;
-        if (err != RdKafka::ERR__QUEUE_FULL) {
-          throw std::runtime_error("produce to " + o.topic + " failed: " + RdKafka::err2str(err));
-        }
-        producer_->poll(50);  // queue full: serve delivery reports, then retry
-      }
-    }
-    const auto err = producer_->flush(options_.flush_timeout_ms);
-    if (err != RdKafka::ERR_NO_ERROR || producer_->outq_len() > 0) {
-      throw std::runtime_error("outputs not delivered within processing.flush_timeout_ms (" +
-                               std::to_string(producer_->outq_len()) + " in flight)");
-    }
-    if (delivery_failures_ > 0) {
-      throw std::runtime_error("output delivery failed: " + delivery_error_);
-    }
-    const auto& topics = output_topics_;
-    std::array<size_t, 4> per_topic{};
-    for (const auto& o : outputs_) {
-      for (size_t i = 0; i < topics.size(); ++i) {
-        if (o.topic == topics[i]) ++per_topic[i];
-      }
-    }
-    for (size_t i = 0; i < per_topic.size(); ++i) {
-      if (per_topic[i] > 0) probe_.OutputProduced(i, per_topic[i]);
-    }
-    summary_.outputs += outputs_.size();
   }
 
   // Hands committed offsets to the consumer; librdkafka auto-commits them to Kafka.
@@ -425,6 +605,7 @@ class Processor::Impl : public RdKafka::RebalanceCb,
     s.handoffs_merged += c.handoffs_merged;
     s.decisions += c.decisions;
     s.triggers += c.triggers;
+    s.erased += c.erased;
   }
 
   void RefreshMetrics() {
@@ -437,6 +618,16 @@ class Processor::Impl : public RdKafka::RebalanceCb,
         probe_.ConsumerLag(tp, high - (pos.value >= 0 ? pos.value : low));
       }
     }
+    for (const auto& f : scheduler_.Figures()) {
+      probe_.Task(f.task,
+                  {static_cast<double>(f.anonymous_stream_time_ms) / 1e3,
+                   static_cast<double>(f.customer_stream_time_ms) / 1e3,
+                   static_cast<double>(f.head_skew_ms) / 1e3, static_cast<double>(f.buffered)});
+    }
+    const auto& c = scheduler_.counters();
+    probe_.Scheduler(c.idle_waits, c.enforced);
+    const auto& d = outputs_producer_.stats();
+    probe_.Delivery(d.retried, d.undeliverable, d.dead_letters_failed);
     if (encoder_ != nullptr) {
       const auto cache = encoder_->cache_stats();
       probe_.ModelCache(cache.hits, cache.misses);
@@ -449,7 +640,9 @@ class Processor::Impl : public RdKafka::RebalanceCb,
 
   bool DrainedAndIdle() const {
     if (options_.exit_when_idle_ms <= 0 || positions_.empty()) return false;
-    if (eof_.size() < positions_.size() || !pending_.empty() || batch_.HasPending()) return false;
+    if (eof_.size() < positions_.size() || !scheduler_.Drained() || batch_.HasPending()) {
+      return false;
+    }
     return Clock::now() - last_message_ >= std::chrono::milliseconds(options_.exit_when_idle_ms);
   }
 
@@ -484,6 +677,9 @@ class Processor::Impl : public RdKafka::RebalanceCb,
                                  ") must have the same partition count (co-partitioning)");
       }
     }
+    batch_.SetPartitionCount(partition_count_);
+    scheduler_.SetTaskCount(partition_count_);
+    probe_.SetTaskCount(partition_count_);
   }
 
   Processor* owner_;
@@ -495,31 +691,36 @@ class Processor::Impl : public RdKafka::RebalanceCb,
   serve::ProcessorProbe probe_;
   op::SessionEncoder* encoder_;
   BatchProcessor batch_;
+  EventTimeScheduler scheduler_;
+  OutputProducer outputs_producer_;
   std::unordered_map<std::string, ingest::TopicKind> kinds_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   VisitorLookup lookup_;
+  DecisionLookup decisions_lookup_;
   std::mutex owned_mu_;  // guards owned_: written by rebalances, read by HTTP threads
   std::set<std::pair<std::string, int32_t>> owned_;
   std::atomic<int32_t> partition_count_{0};
   serve::HttpServer http_;  // last: its handlers use the members above
 
-  std::vector<std::unique_ptr<RdKafka::Message>> pending_;
-  std::vector<int64_t> arrivals_;
-  std::vector<int64_t> uncommitted_arrivals_;  // applied, not yet committed
-  std::vector<int64_t> timestamps_;            // Kafka message timestamps, ms (0: none)
-  std::vector<int64_t> uncommitted_timestamps_;
-  std::vector<InputMessage> inputs_;
+  const std::atomic<bool>* stop_ = nullptr;
+  std::vector<EventTimeScheduler::RecordPtr> released_;
+  std::vector<InputRecord*> record_ptrs_;
+  std::vector<int64_t> uncommitted_arrivals_;    // applied, not yet committed
+  std::vector<int64_t> uncommitted_timestamps_;  // Kafka message timestamps, ms (0: none)
   std::vector<OutputMessage> outputs_;
   std::map<TopicPartition, Offset> positions_;  // next offset to process, per assigned partition
   std::set<TopicPartition> eof_;
+  std::set<TopicPartition> paused_;
+  std::map<int32_t, int64_t> published_watermarks_;
+  std::map<std::pair<int32_t, int32_t>, int64_t> stored_watermarks_;
+  Clock::time_point next_watermark_;
   Clock::time_point last_message_;
   bool received_any_ = false;
+  bool abandoned_ = false;  // stopped with undelivered outputs: never commit again
   Clock::time_point first_message_;
   Clock::time_point last_commit_;
   RunSummary summary_;
-  int delivery_failures_ = 0;
-  std::string delivery_error_;
   bool fatal_ = false;
   std::string fatal_message_;
 };

@@ -1,8 +1,9 @@
 // The processing loop: one Kafka consumer in the group, one processing thread.
 //
-//   poll a batch -> BatchProcessor (decode, dedup, state, hand-offs, encoder, operator)
-//   -> produce outputs -> wait for delivery -> commit state + offsets in one WriteBatch
-//   -> store the offsets in the consumer (auto-committed to Kafka for lag tooling).
+//   poll -> decode -> EventTimeScheduler (event-time order per task) -> BatchProcessor
+//   (dedup, state, hand-offs, encoder, operator) -> produce outputs and hand-off
+//   watermarks -> wait for delivery -> commit state + offsets in one WriteBatch -> store
+//   the offsets in the consumer (auto-committed to Kafka for lag tooling).
 //
 // On assignment the consumer seeks each partition to the offset stored in RocksDB; on
 // revocation the pending batch is finished, outputs flushed and offsets committed before
@@ -18,7 +19,9 @@
 #include "common/logging.h"
 #include "operator/stage.h"
 #include "runtime/batch_processor.h"
+#include "runtime/event_time_scheduler.h"
 #include "runtime/options.h"
+#include "runtime/output_producer.h"
 
 namespace prometheus {
 class Registry;
@@ -36,6 +39,8 @@ struct RunSummary {
   double active_seconds = 0;
   // Why Run() returned: "stopped", "idle".
   std::string stop_reason;
+  DeliveryStats delivery;
+  SchedulerCounters scheduler;
 };
 
 class Processor {

@@ -4,33 +4,18 @@
 
 #include "common/hash.h"
 #include "intentstream/v1/state.pb.h"
-#include "state/keys.h"
+#include "runtime/lookup_responses.h"
+#include "state/queries.h"
 
 namespace intentstream::runtime {
 
 namespace {
-
 serve::HttpResponse Json(int status, std::string body) {
-  return serve::HttpResponse{status, "application/json", std::move(body)};
+  return JsonResponse(status, std::move(body));
 }
-
 serve::HttpResponse Error(int status, const std::string& message, const std::string& extra = "") {
-  return Json(status, "{\"error\":" + serve::JsonQuote(message) + extra + "}");
+  return JsonError(status, message, extra);
 }
-
-// The value of `name` in a raw query string ("a=1&type=customer"); "" when absent.
-std::string QueryParam(const std::string& query, const std::string& name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    const size_t end = std::min(query.find('&', pos), query.size());
-    const std::string pair = query.substr(pos, end - pos);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string::npos ? "" : pair.substr(eq + 1);
-    pos = end + 1;
-  }
-  return "";
-}
-
 }  // namespace
 
 serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
@@ -53,14 +38,14 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
   struct Candidate {
     const char* type;
     const std::string* topic;
-    std::string key;
+    state::VisitorKind kind;
   };
   std::vector<Candidate> candidates;
   if (type.empty() || type == "customer") {
-    candidates.push_back({"customer", &customer_topic_, state::CustomerKey(id)});
+    candidates.push_back({"customer", &customer_topic_, state::VisitorKind::kCustomer});
   }
   if (type.empty() || type == "anonymous") {
-    candidates.push_back({"anonymous", &anonymous_topic_, state::AnonymousKey(id)});
+    candidates.push_back({"anonymous", &anonymous_topic_, state::VisitorKind::kAnonymous});
   }
   const int32_t partition = KafkaMurmur2Partition(id, partitions);
   std::string owners;
@@ -72,10 +57,14 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
                 ",\"partition\":" + std::to_string(partition) + "}";
       continue;
     }
-    std::string value;
-    if (!store_.Get(state::Cf::kSessions, c.key, &value)) continue;
-    v1::VisitorState state;
-    if (!state.ParseFromString(value)) return Error(500, "stored state does not parse");
+    std::optional<v1::VisitorState> stored;
+    try {
+      stored = state::ReadVisitor(store_, c.kind, id);
+    } catch (const state::StateError&) {
+      return Error(500, "stored state does not parse");
+    }
+    if (!stored) continue;
+    v1::VisitorState& state = *stored;
     const size_t dims = state.embedding().size() / sizeof(float);
     const std::string model_version = state.model_version();
     state.clear_embedding();
@@ -83,6 +72,17 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
     google::protobuf::util::JsonPrintOptions opts;
     opts.always_print_primitive_fields = true;
     (void)google::protobuf::util::MessageToJsonString(state, &state_json, opts);
+    std::string decision_json = "null";
+    if (c.kind == state::VisitorKind::kCustomer) {
+      try {
+        if (const auto d = state::ReadDecision(store_, id, "home_tile")) {
+          decision_json.clear();
+          (void)google::protobuf::util::MessageToJsonString(*d, &decision_json);
+        }
+      } catch (const state::StateError&) {
+        return Error(500, "stored decision does not parse");
+      }
+    }
     std::string body =
         "{\"visitorId\":" + serve::JsonQuote(id) + ",\"type\":\"" + c.type +
         "\",\"topic\":" + serve::JsonQuote(*c.topic) +
@@ -90,7 +90,7 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
         (dims == 0 ? std::string("null")
                    : "{\"dimensions\":" + std::to_string(dims) +
                          ",\"modelVersion\":" + serve::JsonQuote(model_version) + "}") +
-        ",\"decision\":null,\"state\":" + state_json + "}";
+        ",\"decision\":" + decision_json + ",\"state\":" + state_json + "}";
     return Json(200, std::move(body));
   }
   if (!owners.empty()) {

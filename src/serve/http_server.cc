@@ -1,111 +1,99 @@
 #include "serve/http_server.h"
 
-#include <httplib.h>
-
+#include <charconv>
 #include <chrono>
-#include <regex>
 #include <stdexcept>
+
+#include "serve/http_listener.h"
+#include "serve/tls_transport.h"
 
 namespace intentstream::serve {
 
-namespace {
-
-HttpResponse JsonError(int status, const std::string& message) {
-  return HttpResponse{status, "application/json", "{\"error\":" + JsonQuote(message) + "}"};
+std::optional<ListenAddress> ParseListenAddress(std::string_view listen, std::string* error) {
+  ListenAddress out;
+  std::string_view port;
+  if (!listen.empty() && listen.front() == '[') {
+    const size_t close = listen.find("]:");
+    if (close == std::string_view::npos) {
+      *error = "expected [IPv6 address]:port";
+      return std::nullopt;
+    }
+    out.host = std::string(listen.substr(1, close - 1));
+    port = listen.substr(close + 2);
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos) {
+      *error = "expected host:port";
+      return std::nullopt;
+    }
+    out.host = std::string(listen.substr(0, colon));
+    port = listen.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) {
+      *error = "an IPv6 address needs brackets: [address]:port";
+      return std::nullopt;
+    }
+  }
+  if (out.host.empty()) {
+    *error = "the host is empty (0.0.0.0 listens on every address)";
+    return std::nullopt;
+  }
+  const auto* end = port.data() + port.size();
+  const auto [ptr, ec] = std::from_chars(port.data(), end, out.port);
+  if (port.empty() || ec != std::errc() || ptr != end || out.port < 0 || out.port > 65535) {
+    *error = "port '" + std::string(port) + "' is not a number in 0..65535";
+    return std::nullopt;
+  }
+  return out;
 }
-
-void Write(const HttpResponse& from, httplib::Response& to) {
-  to.status = from.status;
-  to.set_content(from.body, from.content_type.c_str());
-  to.set_header("Cache-Control", "no-store");
-}
-
-std::string EscapeRegex(const std::string& s) {
-  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
-  return std::regex_replace(s, special, R"(\$&)");
-}
-
-}  // namespace
 
 HttpServer::HttpServer() = default;
 HttpServer::~HttpServer() {
   Stop();
 }
 
-void HttpServer::Route(std::string prefix, HttpHandlerFn handler) {
-  routes_.emplace_back(std::move(prefix), std::move(handler));
+void HttpServer::Route(std::string prefix, RouteClass route_class, HttpHandlerFn handler) {
+  routes_.push_back(HttpRoute{std::move(prefix), route_class, std::move(handler)});
 }
 
-void HttpServer::Start(const std::string& listen, int threads) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos)
-    throw std::runtime_error("cannot listen on '" + listen + "': expected host:port");
-  const std::string host = listen.substr(0, colon);
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw std::runtime_error("cannot listen on '" + listen + "': invalid port");
+void HttpServer::Start(const HttpServerOptions& options) {
+  if (options.max_connections < 1 || options.max_data_requests < 1 || options.read_timeout_ms < 1 ||
+      options.write_timeout_ms < 1 || options.max_requests_per_connection < 1) {
+    throw std::invalid_argument("HTTP server: limits and timeouts must be at least 1");
   }
-
-  server_ = std::make_unique<httplib::Server>();
-  // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a
-  // second process share the port and answer half of the scrapes.
-  server_->set_socket_options([](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  server_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  for (const auto& [prefix, fn] : routes_) {
-    // A prefix ending in '/' matches every path under it; otherwise the exact path.
-    const std::string pattern = EscapeRegex(prefix) + (prefix.back() == '/' ? ".*" : "");
-    server_->Get(pattern, [fn = fn](const httplib::Request& req, httplib::Response& res) {
-      const size_t q = req.target.find('?');
-      const HttpRequest request{req.method, req.path,
-                                q == std::string::npos ? "" : req.target.substr(q + 1)};
-      try {
-        Write(fn(request), res);
-      } catch (const std::exception& e) {
-        Write(JsonError(500, e.what()), res);
-      }
-    });
-    const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
-      Write(JsonError(405, "method not allowed"), res);
-    };
-    server_->Post(pattern, not_allowed);
-    server_->Put(pattern, not_allowed);
-    server_->Delete(pattern, not_allowed);
+  std::string error;
+  const auto address = ParseListenAddress(options.listen, &error);
+  if (!address) throw std::invalid_argument("cannot listen on '" + options.listen + "': " + error);
+  std::unique_ptr<TlsContext> tls;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    TlsProblem problem;
+    tls = TlsContext::Load(options.tls_cert_file, options.tls_key_file, &problem);
+    if (!tls) {
+      throw std::runtime_error(
+          std::string("TLS ") +
+          (problem.file == TlsProblem::File::kCertificate ? "certificate" : "private key") + ": " +
+          problem.message);
+    }
   }
-  // Called for every response >= 400: fill in only what no route answered.
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404 && res.body.empty()) Write(JsonError(404, "no such endpoint"), res);
-  });
-
-  if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
-  } else if (server_->bind_to_port(host, port)) {
-    port_ = port;
-  } else {
-    port_ = -1;
-  }
+  tls_ = tls != nullptr;
+  listener_ = std::make_unique<HttpListener>(options, routes_, std::move(tls));
+  port_ = listener_->Bind(*address);
   if (port_ <= 0) {
-    server_.reset();
-    throw std::runtime_error("cannot listen on '" + listen + "': address in use or not available");
+    listener_.reset();
+    throw std::runtime_error("cannot listen on '" + options.listen +
+                             "': address in use or not available");
   }
-  listener_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() is a no-op until the listener runs: wait for it, so Stop() can't miss it.
-  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+  accept_thread_ = std::thread([listener = listener_.get()] { listener->AcceptLoop(); });
+  // stop() is a no-op until the accept loop runs: wait for it, so Stop() can't miss it.
+  for (int i = 0; i < 5000 && !listener_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
 void HttpServer::Stop() {
-  if (server_) {
-    server_->stop();
-    if (listener_.joinable()) listener_.join();
-    server_.reset();
+  if (listener_) {
+    listener_->Stop();
+    if (accept_thread_.joinable()) accept_thread_.join();
+    listener_.reset();
   }
 }
 

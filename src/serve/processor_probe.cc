@@ -138,6 +138,45 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
   pending_compaction_bytes_ = gauge("intentstream_state_pending_compaction_bytes",
                                     "RocksDB estimated bytes pending compaction");
   write_stopped_ = gauge("intentstream_state_write_stopped", "1 while RocksDB stops writes");
+  task_stream_time_ = &BuildGauge()
+                           .Name("intentstream_task_stream_time_seconds")
+                           .Help(
+                               "Event time of the newest record applied, per task and side "
+                               "(anonymous: web events and links; customer: app events, "
+                               "profiles and hand-offs), Unix seconds")
+                           .Register(registry);
+  task_skew_ = &BuildGauge()
+                    .Name("intentstream_task_head_skew_seconds")
+                    .Help("Event-time spread between the buffered heads of a task's partitions")
+                    .Register(registry);
+  task_buffered_ = &BuildGauge()
+                        .Name("intentstream_task_buffered_records")
+                        .Help("Records buffered for event-time ordering, per task")
+                        .Register(registry);
+  auto& waits = BuildCounter()
+                    .Name("intentstream_task_idle_waits_total")
+                    .Help(
+                        "Times a task waited for a partition that may hold older records or "
+                        "for hand-off watermarks (outcome=enforced: the wait ran out, "
+                        "processing.max_task_idle_ms)")
+                    .Register(registry);
+  idle_waits_ = &waits.Add({{"outcome", "waited"}});
+  enforced_ = &waits.Add({{"outcome", "enforced"}});
+  late_ = &BuildHistogram()
+               .Name("intentstream_late_events_lateness_seconds")
+               .Help("Records older than their task's stream time, by how much (event time)")
+               .Register(registry)
+               .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1, 10, 60, 600,
+                                                                3600, 86400, 604800});
+  auto& delivery = BuildCounter()
+                       .Name("intentstream_output_delivery_failures_total")
+                       .Help(
+                           "Output delivery problems: retried (transient), undeliverable "
+                           "(replaced by a dead letter), dead_letter_failed (dropped, logged)")
+                       .Register(registry);
+  retried_ = &delivery.Add({{"outcome", "retried"}});
+  undeliverable_ = &delivery.Add({{"outcome", "undeliverable"}});
+  dead_letters_failed_ = &delivery.Add({{"outcome", "dead_letter_failed"}});
   BuildGauge()
       .Name("intentstream_build_info")
       .Help("Build information; the value is always 1")
@@ -169,14 +208,47 @@ void ProcessorProbe::ConsumerLag(const TopicPartition& tp, int64_t lag) {
   if (it != lag_.end()) it->second->Set(static_cast<double>(lag));
 }
 
+namespace {
+// Counters only go up: add what is new since the last refresh of a cumulative total.
+void AddTo(prometheus::Counter* c, uint64_t total) {
+  const double delta = static_cast<double>(total) - c->Value();
+  if (delta > 0) c->Increment(delta);
+}
+}  // namespace
+
 void ProcessorProbe::ModelCache(uint64_t hits_total, uint64_t misses_total) {
-  // Counters only go up: add what is new since the last refresh.
-  const auto add = [](prometheus::Counter* c, uint64_t total) {
-    const double delta = static_cast<double>(total) - c->Value();
-    if (delta > 0) c->Increment(delta);
-  };
-  add(model_hits_, hits_total);
-  add(model_misses_, misses_total);
+  AddTo(model_hits_, hits_total);
+  AddTo(model_misses_, misses_total);
+}
+
+void ProcessorProbe::SetTaskCount(int32_t tasks) {
+  for (auto t = static_cast<int32_t>(tasks_.size()); t < tasks; ++t) {
+    const std::string id = std::to_string(t);
+    tasks_.push_back({&task_stream_time_->Add({{"task", id}, {"side", "anonymous"}}),
+                      &task_stream_time_->Add({{"task", id}, {"side", "customer"}}),
+                      &task_skew_->Add({{"task", id}}), &task_buffered_->Add({{"task", id}})});
+  }
+}
+
+void ProcessorProbe::Task(int32_t task, const TaskGauges& f) {
+  if (task < 0 || static_cast<size_t>(task) >= tasks_.size()) return;
+  const auto& s = tasks_[static_cast<size_t>(task)];
+  if (f.anonymous_stream_time_s > 0) s.anonymous->Set(f.anonymous_stream_time_s);
+  if (f.customer_stream_time_s > 0) s.customer->Set(f.customer_stream_time_s);
+  s.skew->Set(f.head_skew_s);
+  s.buffered->Set(f.buffered);
+}
+
+void ProcessorProbe::Scheduler(uint64_t idle_waits_total, uint64_t enforced_total) {
+  AddTo(idle_waits_, idle_waits_total);
+  AddTo(enforced_, enforced_total);
+}
+
+void ProcessorProbe::Delivery(uint64_t retried_total, uint64_t undeliverable_total,
+                              uint64_t dead_letters_failed_total) {
+  AddTo(retried_, retried_total);
+  AddTo(undeliverable_, undeliverable_total);
+  AddTo(dead_letters_failed_, dead_letters_failed_total);
 }
 
 void ProcessorProbe::ModelVersion(const std::string& version) {

@@ -26,10 +26,15 @@ inline constexpr size_t kTopicKinds = 5;  // ingest::TopicKind values
 
 // Stages of the per-batch work, for intentstream_stage_seconds{stage}.
 enum class Stage { kDecode = 0, kState, kModel, kOperator, kProduce, kCommit, kCount };
-inline constexpr size_t kDeadLetterReasons = 10;
+inline constexpr size_t kDeadLetterReasons = 12;
 
 struct InputTopicNames {
   std::array<std::string, kTopicKinds> by_kind;  // indexed by ingest::TopicKind
+};
+
+// One task's event-time figures (seconds).
+struct TaskGauges {
+  double anonymous_stream_time_s = 0, customer_stream_time_s = 0, head_skew_s = 0, buffered = 0;
 };
 
 struct StateFigures {
@@ -89,6 +94,17 @@ class ProcessorProbe {
   void ConsumerLag(const TopicPartition& tp, int64_t lag);
   void State(const StateFigures& figures);
 
+  // Event-time ordering (runtime/event_time_scheduler.h). Task label sets are created
+  // once the partition count is known, before the first assignment.
+  void SetTaskCount(int32_t tasks);
+  void Task(int32_t task, const TaskGauges& figures);
+  // Cumulative totals, exported as counters.
+  void Scheduler(uint64_t idle_waits_total, uint64_t enforced_total);
+  void LateEvent(double lateness_seconds) { late_->Observe(lateness_seconds); }
+  // Output delivery (runtime/output_producer.h), cumulative totals.
+  void Delivery(uint64_t retried_total, uint64_t undeliverable_total,
+                uint64_t dead_letters_failed_total);
+
  private:
   prometheus::Family<prometheus::Counter>* input_family_;
   PerKind accepted_{};
@@ -118,6 +134,17 @@ class ProcessorProbe {
   std::map<TopicPartition, prometheus::Gauge*> lag_;
   prometheus::Gauge *live_bytes_, *sst_bytes_, *memtable_bytes_, *sessions_,
       *pending_compaction_bytes_, *write_stopped_;
+  prometheus::Family<prometheus::Gauge>* task_stream_time_;
+  prometheus::Family<prometheus::Gauge>* task_skew_;
+  prometheus::Family<prometheus::Gauge>* task_buffered_;
+  struct TaskSeries {
+    prometheus::Gauge *anonymous, *customer, *skew, *buffered;
+  };
+  std::vector<TaskSeries> tasks_;  // written on the processing thread only
+  prometheus::Counter* idle_waits_;
+  prometheus::Counter* enforced_;
+  prometheus::Histogram* late_;
+  prometheus::Counter *retried_, *undeliverable_, *dead_letters_failed_;
 };
 
 }  // namespace intentstream::serve

@@ -1,204 +1,78 @@
 #include "sim/catalog.h"
 
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "catalog/catalog.h"
+
 namespace intentstream::sim {
+
+std::string_view EmbeddedWorldFile(std::string_view name);  // generated
 
 namespace {
 
+constexpr std::array<std::string_view, kIntentCount> kIntentIds = {
+    "home_buying",     "refinancing",       "travel_rewards",       "balance_transfer",
+    "building_credit", "emergency_savings", "retirement_investing", "auto_loan",
+    "student_loan",    "small_business",    "fraud_concern",        "everyday_servicing"};
+
+// The generator's intents: content (pages, queries, screens, the tile's offer and
+// product) from the bank's catalogue (models/catalog), behaviour (popularity, episode
+// length, which offer the bank's own policy shows for it) from models/world/intents.jsonl.
+// Both are compiled in, so a world depends only on the generator's options.
 std::array<IntentSpec, kIntentCount> BuildIntents() {
-  using I = Intent;
-  return {{
-      {I::kHomeBuying,
-       "home_buying",
-       "TILE_MORTGAGE",
-       "OFR_FIRST_HOME_MORTGAGE",
-       "MORTGAGE_FIXED",
-       "mortgages",
-       0.8,
-       20,
-       50,
-       true,
-       {"/mortgages", "/mortgages/first-time-buyers", "/mortgages/calculator", "/mortgages/rates",
-        "/mortgages/fixed-rate", "/mortgages/agreement-in-principle", "/help/mortgages/deposit",
-        "/guides/buying-your-first-home"},
-       {"mortgage rates", "first time buyer mortgage", "how much can i borrow",
-        "deposit for a house", "mortgage calculator", "agreement in principle"},
-       {"products/mortgages", "mortgages/calculator"},
-       "/apply/mortgage"},
-      {I::kRefinancing,
-       "refinancing",
-       "TILE_REMORTGAGE",
-       "OFR_REMORTGAGE_SWITCH",
-       "MORTGAGE_REMORTGAGE",
-       "remortgage",
-       0.6,
-       10,
-       30,
-       true,
-       {"/mortgages/remortgage", "/mortgages/remortgage/calculator", "/mortgages/rates",
-        "/mortgages/switch-rate", "/help/mortgages/early-repayment", "/mortgages"},
-       {"remortgage", "switch mortgage rate", "early repayment charge", "refinance my home",
-        "end of fixed rate"},
-       {"mortgages/my-mortgage", "products/remortgage"},
-       "/apply/remortgage"},
-      {I::kTravelRewards,
-       "travel_rewards",
-       "TILE_CC_TRAVEL",
-       "OFR_TRAVEL_CARD",
-       "CC_TRAVEL",
-       "travel-card",
-       1.2,
-       5,
-       20,
-       true,
-       {"/credit-cards/travel-rewards", "/credit-cards", "/credit-cards/compare",
-        "/credit-cards/travel-rewards/benefits", "/travel/foreign-transaction-fees",
-        "/credit-cards/eligibility-checker"},
-       {"travel credit card", "air miles card", "no foreign transaction fee card",
-        "airport lounge access", "travel insurance card"},
-       {"products/travel-card", "cards/compare"},
-       "/apply/credit-card"},
-      {I::kBalanceTransfer,
-       "balance_transfer",
-       "TILE_CC_BT",
-       "OFR_BALANCE_TRANSFER",
-       "CC_BALANCE_TRANSFER",
-       "balance-transfer",
-       1.0,
-       5,
-       15,
-       true,
-       {"/credit-cards/balance-transfer", "/credit-cards/compare", "/loans/debt-consolidation",
-        "/credit-cards/balance-transfer/calculator", "/help/credit-cards/transfer-a-balance",
-        "/credit-cards"},
-       {"balance transfer", "0% balance transfer", "consolidate debt", "pay off credit card debt",
-        "debt consolidation loan"},
-       {"products/balance-transfer", "cards/compare"},
-       "/apply/credit-card"},
-      {I::kBuildingCredit,
-       "building_credit",
-       "TILE_CREDIT_BUILDER",
-       "OFR_CREDIT_BUILDER",
-       "CC_CREDIT_BUILDER",
-       "credit-builder",
-       0.6,
-       10,
-       30,
-       false,
-       {"/credit-cards/credit-builder", "/help/credit-score", "/credit-score/check",
-        "/credit-cards/eligibility-checker", "/guides/improve-your-credit-score"},
-       {"improve credit score", "credit builder card", "card for bad credit",
-        "check my credit score", "why was i declined"},
-       {"credit-score", "products/credit-builder"},
-       "/apply/credit-card"},
-      {I::kEmergencySavings,
-       "emergency_savings",
-       "TILE_SAVINGS",
-       "OFR_EASY_ACCESS_SAVER",
-       "SAVINGS_EASY_ACCESS",
-       "savings",
-       1.0,
-       7,
-       21,
-       false,
-       {"/savings", "/savings/easy-access", "/savings/rates", "/savings/calculator",
-        "/guides/emergency-fund", "/savings/compare"},
-       {"savings account", "easy access savings", "savings interest rates", "emergency fund",
-        "save for a rainy day"},
-       {"products/savings", "savings/goals"},
-       "/apply/savings"},
-      {I::kRetirementInvesting,
-       "retirement_investing",
-       "TILE_INVEST",
-       "OFR_PENSION_TRANSFER",
-       "INVEST_PENSION",
-       "investing",
-       0.7,
-       14,
-       40,
-       false,
-       {"/investments", "/investments/pension", "/investments/stocks-and-shares-isa",
-        "/retirement/calculator", "/investments/risk-profile", "/guides/retirement-planning"},
-       {"pension", "retirement planning", "stocks and shares isa", "investment fees",
-        "pension transfer"},
-       {"products/investing", "investments/portfolio"},
-       "/apply/investment-account"},
-      {I::kAutoLoan,
-       "auto_loan",
-       "TILE_AUTO_LOAN",
-       "OFR_CAR_FINANCE",
-       "LOAN_AUTO",
-       "car-finance",
-       0.8,
-       7,
-       25,
-       true,
-       {"/loans/car-finance", "/loans", "/loans/car-finance/calculator", "/loans/rates",
-        "/guides/buying-a-car"},
-       {"car loan", "car finance", "loan calculator", "personal loan rates", "finance a used car"},
-       {"products/car-finance", "loans/calculator"},
-       "/apply/loan"},
-      {I::kStudentLoan,
-       "student_loan",
-       "TILE_STUDENT",
-       "OFR_GRADUATE_ACCOUNT",
-       "LOAN_STUDENT",
-       "students",
-       0.4,
-       10,
-       30,
-       false,
-       {"/students", "/students/graduate-account", "/loans/student", "/students/overdraft",
-        "/guides/university-costs"},
-       {"student account", "graduate overdraft", "student loan", "university budgeting"},
-       {"products/students"},
-       "/apply/student"},
-      {I::kSmallBusiness,
-       "small_business",
-       "TILE_BUSINESS",
-       "OFR_BUSINESS_ACCOUNT",
-       "BUSINESS_ACCOUNT",
-       "business",
-       0.4,
-       10,
-       30,
-       false,
-       {"/business", "/business/current-account", "/business/loans", "/business/card-payments",
-        "/business/open-account"},
-       {"business account", "sole trader account", "business loan", "card machine for business"},
-       {"products/business"},
-       "/apply/business-account"},
-      {I::kFraudConcern,
-       "fraud_concern",
-       "TILE_SECURITY",
-       "OFR_SECURITY_CHECKUP",
-       "",
-       "security",
-       0.8,
-       1,
-       3,
-       false,
-       {"/security", "/security/report-fraud", "/help/lost-or-stolen-card", "/security/scams",
-        "/help/freeze-card"},
-       {"report fraud", "lost card", "scam text message", "freeze card", "unknown transaction"},
-       {"cards/freeze", "security/alerts", "help/fraud"},
-       ""},
-      {I::kEverydayServicing,
-       "everyday_servicing",
-       "TILE_CASHBACK",
-       "OFR_CASHBACK_CARD",
-       "CC_CASHBACK",
-       "cashback",
-       0.0,
-       1,
-       1,
-       true,
-       {"/help", "/help/contact-us", "/help/reset-password", "/branch-locator",
-        "/help/payments/international", "/accounts/current-account", "/help/statements", "/rates"},
-       {"sort code", "opening hours", "reset password", "contact number", "international payment",
-        "change address"},
-       {"products/cashback"},
-       "/apply/credit-card"},
-  }};
+  const auto cat = catalog::DefaultCatalog();  // lives as long as the process
+  std::array<IntentSpec, kIntentCount> out{};
+  std::array<bool, kIntentCount> have_world{};
+  std::istringstream world{std::string(EmbeddedWorldFile("intents.jsonl"))};
+  std::string line;
+  int line_no = 0;
+  while (std::getline(world, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    const auto where = "models/world/intents.jsonl:" + std::to_string(line_no);
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw std::logic_error(where + ": not a JSON object");
+    const std::string id = j.value("intent", "");
+    size_t k = 0;
+    while (k < kIntentCount && kIntentIds[k] != id) ++k;
+    if (k == kIntentCount) throw std::logic_error(where + ": unknown intent '" + id + "'");
+    const int ci = cat->FindIntent(id);
+    const int co = cat->FindOffer(j.value("tile_offer", ""));
+    if (ci < 0 || co < 0) {
+      throw std::logic_error(where + ": intent or tile_offer missing from the catalogue");
+    }
+    const auto& intent = cat->intents()[static_cast<size_t>(ci)];
+    const auto& offer = cat->offers()[static_cast<size_t>(co)];
+    IntentSpec& spec = out[k];
+    spec.intent = static_cast<Intent>(k);
+    spec.name = intent.id;
+    spec.tile_id = offer.tile;
+    spec.offer_id = offer.id;
+    if (offer.product >= 0) {
+      const auto& product = cat->products()[static_cast<size_t>(offer.product)];
+      spec.product_code = product.code;
+      spec.credit_product = product.credit;
+      spec.apply_path = product.apply_path;
+    }
+    spec.slug = intent.slug;
+    spec.popularity = j.value("popularity", 0.0);
+    spec.min_days = j.value("min_days", 1);
+    spec.max_days = j.value("max_days", 1);
+    for (const auto& s : intent.pages) spec.pages.push_back(s);
+    for (const auto& s : intent.queries) spec.queries.push_back(s);
+    for (const auto& s : intent.screens) spec.app_screens.push_back(s);
+    have_world[k] = true;
+  }
+  for (size_t k = 0; k < kIntentCount; ++k) {
+    if (!have_world[k]) {
+      throw std::logic_error("models/world/intents.jsonl: no entry for intent '" +
+                             std::string(kIntentIds[k]) + "'");
+    }
+  }
+  return out;
 }
 
 }  // namespace

@@ -45,4 +45,9 @@ std::string WorldOptions::Validate() const {
   return "";
 }
 
+int64_t StartEndingAtLastMidnight(int64_t now_ms, int32_t days) {
+  constexpr int64_t kDayMs = 86'400'000;
+  return (now_ms / kDayMs) * kDayMs - static_cast<int64_t>(days) * kDayMs;
+}
+
 }  // namespace intentstream::sim

@@ -44,4 +44,8 @@ struct WorldOptions {
   std::string Validate() const;
 };
 
+// The start time of a world of `days` days that ends at the last UTC midnight before
+// `now_ms`: every event lies in the past (a processor rejects events ahead of its clock).
+int64_t StartEndingAtLastMidnight(int64_t now_ms, int32_t days);
+
 }  // namespace intentstream::sim

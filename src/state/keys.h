@@ -20,12 +20,24 @@ inline std::string CustomerKey(std::string_view customer_id) {
 inline std::string CustomerLinkKey(std::string_view customer_id, std::string_view anonymous_id) {
   return "c/" + std::string(customer_id) + "/" + std::string(anonymous_id);
 }
-// offers: customer id, NUL, offer id (NUL cannot occur in a validated id).
-inline std::string OfferKey(std::string_view customer_id, std::string_view offer_id) {
-  std::string k(customer_id);
-  k.push_back('\0');
-  k.append(offer_id);
-  return k;
+// offers: the customer's state key ("c/<customer>") -> CustomerOffers.
+// decisions: "c/<customer>/<placement>" -> the latest Decision for that placement.
+inline std::string DecisionKey(std::string_view customer_id, std::string_view placement) {
+  return "c/" + std::string(customer_id) + "/" + std::string(placement);
+}
+// meta: "task/<partition, 5 digits>/<name>" -> a per-task value of the decision stage.
+inline std::string TaskKey(int32_t task, std::string_view name) {
+  char part[16];
+  std::snprintf(part, sizeof part, "%05d", task);
+  return "task/" + std::string(part) + "/" + std::string(name);
+}
+// meta: "value/<name>" -> a per-process value that commits with the offsets.
+inline std::string MetaKey(std::string_view name) {
+  return "value/" + std::string(name);
+}
+// offers: "erased/<customer>" -> ErasureMarker, written by a profile tombstone.
+inline std::string ErasedKey(std::string_view customer_id) {
+  return "erased/" + std::string(customer_id);
 }
 // dedup: input events and hand-offs in separate spaces: a hand-off reuses the id of
 // the link or web event that caused it, which the anonymous side already recorded.

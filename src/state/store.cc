@@ -36,6 +36,8 @@ std::string_view CfName(Cf cf) {
       return "dedup";
     case Cf::kMeta:
       return "meta";
+    case Cf::kDecisions:
+      return "decisions";
     case Cf::kCount:
       break;
   }
@@ -51,12 +53,23 @@ void WriteSet::Delete(Cf cf, std::string_view key) {
   batch_.Delete((*handles_)[static_cast<size_t>(cf)], rocksdb::Slice(key.data(), key.size()));
 }
 
+void WriteSet::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  batch_.DeleteRange((*handles_)[static_cast<size_t>(cf)],
+                     rocksdb::Slice(begin.data(), begin.size()),
+                     rocksdb::Slice(end.data(), end.size()));
+}
+
 void WriteSet::PutOffset(const TopicPartition& tp, Offset next) {
   Put(Cf::kMeta, OffsetKey(tp), std::to_string(next.value));
 }
 
 StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
   if (options_.dir.empty()) throw StateError("state directory is empty");
+  {
+    std::error_code ec;
+    recovery_.created =
+        !std::filesystem::exists(std::filesystem::path(options_.dir) / "CURRENT", ec);
+  }
   if (!options_.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(options_.dir, ec);
@@ -103,6 +116,9 @@ StateStore::StateStore(StoreOptions options) : options_(std::move(options)) {
       options_.read_only ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfs, &handles_, &db_)
                          : rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
   Check(status, "cannot open state in '" + options_.dir + "'");
+  recovery_.last_sequence = db_->GetLatestSequenceNumber();
+  recovery_.offsets = AllOffsets().size();
+  recovery_.estimated_sessions = Stats().estimated_sessions;
 }
 
 StateStore::~StateStore() {

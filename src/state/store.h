@@ -34,7 +34,7 @@ class StateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Cf { kSessions = 0, kIdentity, kProfiles, kOffers, kDedup, kMeta, kCount };
+enum class Cf { kSessions = 0, kIdentity, kProfiles, kOffers, kDedup, kMeta, kDecisions, kCount };
 std::string_view CfName(Cf cf);
 
 struct StoreOptions {
@@ -61,6 +61,8 @@ class WriteSet {
  public:
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   void PutOffset(const TopicPartition& tp, Offset next);
   size_t Count() const { return static_cast<size_t>(batch_.Count()); }
   // Empties the set but keeps its buffer: reusing one set avoids re-growing a large
@@ -106,11 +108,21 @@ class StateStore {
   void Commit(WriteSet& writes);
   void Flush();
   StoreStats Stats() const;
+  // What opening the directory recovered (logged at start: a truncated MANIFEST or an old
+  // copy of the directory silently rolls state back, and this is how one notices).
+  struct Recovery {
+    uint64_t last_sequence = 0;  // RocksDB's latest sequence number
+    size_t offsets = 0;          // input partitions with a stored offset
+    uint64_t estimated_sessions = 0;
+    bool created = false;  // the directory held no state
+  };
+  const Recovery& recovery() const { return recovery_; }
   const StoreOptions& options() const { return options_; }
 
  private:
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
   StoreOptions options_;
+  Recovery recovery_;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // outlive db_
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index 0..kCount-1, then default

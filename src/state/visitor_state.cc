@@ -53,41 +53,20 @@ void ApplyOwnEvent(v1::VisitorState* state, const v1::SessionEvent& event,
 }
 
 int MergeHandoff(v1::VisitorState* state, const v1::IdentityHandoff& handoff,
-                 const SessionPolicy& policy) {
+                 const SessionPolicy& policy, size_t max_linked_ids) {
   int inserted = 0;
   for (const auto& e : handoff.events()) {
     if (InsertEvent(state, e, policy.max_events)) ++inserted;
   }
   state->set_merged_web_events(state->merged_web_events() + static_cast<uint64_t>(inserted));
-  const auto& ids = state->linked_anonymous_ids();
-  if (std::find(ids.begin(), ids.end(), handoff.anonymous_id()) == ids.end()) {
+  auto* ids = state->mutable_linked_anonymous_ids();
+  if (std::find(ids->begin(), ids->end(), handoff.anonymous_id()) == ids->end()) {
     state->add_linked_anonymous_ids(handoff.anonymous_id());
+    if (static_cast<size_t>(ids->size()) > max_linked_ids) {
+      ids->DeleteSubrange(0, ids->size() - static_cast<int>(max_linked_ids));
+    }
   }
   return inserted;
-}
-
-void ApplyOfferAction(v1::OfferStats* stats, v1::AppAction action, int64_t time_ms) {
-  switch (action) {
-    case v1::APP_ACTION_TILE_IMPRESSION:
-      stats->set_impressions(stats->impressions() + 1);
-      stats->set_last_shown_ms(std::max(stats->last_shown_ms(), time_ms));
-      break;
-    case v1::APP_ACTION_TILE_CLICK:
-      stats->set_clicks(stats->clicks() + 1);
-      break;
-    case v1::APP_ACTION_TILE_DISMISS:
-      stats->set_dismissals(stats->dismissals() + 1);
-      stats->set_last_dismissed_ms(std::max(stats->last_dismissed_ms(), time_ms));
-      break;
-    case v1::APP_ACTION_APPLICATION_START:
-      stats->set_applications_started(stats->applications_started() + 1);
-      break;
-    case v1::APP_ACTION_APPLICATION_COMPLETE:
-      stats->set_applications_completed(stats->applications_completed() + 1);
-      break;
-    default:
-      break;
-  }
 }
 
 }  // namespace intentstream::state

@@ -29,11 +29,9 @@ void ApplyOwnEvent(v1::VisitorState* state, const v1::SessionEvent& event,
                    const SessionPolicy& policy);
 
 // Merges a hand-off's web events into a customer's state. Own-event counters and
-// sessions are unchanged; returns how many events were new to the window.
+// sessions are unchanged; the anonymous id joins linked_anonymous_ids (the most recent
+// `max_linked_ids` are kept). Returns how many events were new to the window.
 int MergeHandoff(v1::VisitorState* state, const v1::IdentityHandoff& handoff,
-                 const SessionPolicy& policy);
-
-// Counts a tile or application action for the customer's offer.
-void ApplyOfferAction(v1::OfferStats* stats, v1::AppAction action, int64_t time_ms);
+                 const SessionPolicy& policy, size_t max_linked_ids);
 
 }  // namespace intentstream::state

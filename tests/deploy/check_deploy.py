@@ -294,6 +294,11 @@ class Checker:
         if props.get("http.listen") != f"0.0.0.0:{HTTP_PORT}":
             self.fail(where, f"http.listen must be 0.0.0.0:{HTTP_PORT} in a container "
                              f"(got {props.get('http.listen')!r})")
+        # The processor refuses a non-loopback listen address without a token; the
+        # token comes from a mounted secret file, never from the properties themselves.
+        if not props.get("http.auth_token_file", "").startswith("/"):
+            self.fail(where, "http.auth_token_file must name the mounted secret with the lookup "
+                             "API's bearer token (an absolute path)")
         return props
 
     # ------------------------------------------------------------------ kubernetes
@@ -370,6 +375,12 @@ class Checker:
 
         probe_ok("livenessProbe", "/healthz")
         probe_ok("readinessProbe", "/readyz")
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+            get = (c.get(kind) or {}).get("httpGet") or {}
+            if kind == "startupProbe" and get and get.get("path") not in ("/healthz", "/readyz"):
+                self.fail(cw, f"startupProbe must use an open endpoint (/healthz or /readyz), got {get.get('path')!r}")
+            if any(str(h.get("name", "")).lower() == "authorization" for h in get.get("httpHeaders") or []):
+                self.fail(cw, f"{kind} sends an Authorization header: probes use the open endpoints")
         res = c.get("resources") or {}
         for part in ("requests", "limits"):
             for r in ("cpu", "memory") if part == "requests" else ("memory",):
@@ -409,6 +420,12 @@ class Checker:
                 if not any(sd.startswith(m["mountPath"].rstrip("/") + "/") or sd == m["mountPath"]
                            for m in state_mounts):
                     self.fail(cw2, f"state.dir {sd!r} is not on the state volume")
+                self.check_token_volume(cw, props, mounts, vols)
+                if props.get("http.tls_cert_file"):
+                    for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+                        get = (c.get(kind) or {}).get("httpGet") or {}
+                        if get and get.get("scheme") != "HTTPS":
+                            self.fail(cw, f"http.tls_cert_file is set: {kind} needs scheme: HTTPS")
 
         services = by_kind.get("Service", [])
         headless = [o for _, o in services if (o.get("spec") or {}).get("clusterIP") == "None"]
@@ -432,6 +449,24 @@ class Checker:
         ann = (tmpl.get("metadata") or {}).get("annotations") or {}
         if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/port") != str(HTTP_PORT):
             self.fail(where, "pod template needs prometheus.io/scrape and prometheus.io/port annotations")
+
+    def check_token_volume(self, cw, props, mounts, vols):
+        """http.auth_token_file is a file of a read-only volume from a Secret."""
+        tok = props.get("http.auth_token_file", "")
+        for name, m in mounts.items():
+            root = m.get("mountPath", "").rstrip("/") + "/"
+            vol = vols.get(name) or {}
+            if not tok.startswith(root) or "secret" not in vol:
+                continue
+            if not m.get("readOnly"):
+                self.fail(cw, f"the Secret volume '{name}' with the token must be mounted readOnly")
+            items = vol["secret"].get("items")
+            if items and tok[len(root):] not in [i.get("path") for i in items]:
+                self.fail(cw, f"http.auth_token_file {tok!r} is not one of the items of Secret volume '{name}'")
+            if not vol["secret"].get("secretName"):
+                self.fail(cw, f"volume '{name}' names no Secret")
+            return
+        self.fail(cw, f"http.auth_token_file {tok!r} is not on a volume mounted from a Secret")
 
     # ------------------------------------------------------------------ compose
     def check_compose(self):
@@ -496,6 +531,10 @@ class Checker:
                 self.fail(where, f"intentstream: state.dir {sd!r} is not on a named volume")
             if props.get("kafka.bootstrap.servers", "").split(":")[0] != "kafka":
                 self.fail(self.rel(im[cfg]), "kafka.bootstrap.servers must point at the kafka service")
+            self.check_compose_token(where, comp, isvc, props.get("http.auth_token_file", ""))
+        test = " ".join(str(t) for t in ((isvc.get("healthcheck") or {}).get("test") or []))
+        if "/healthz" not in test or "Authorization" in test:
+            self.fail(where, "intentstream: the healthcheck must GET the open /healthz endpoint")
         if int(str(isvc.get("stop_grace_period", "10s")).rstrip("s")) < 60:
             self.fail(where, "intentstream: stop_grace_period < 60s: too short to drain and commit")
 
@@ -532,6 +571,33 @@ class Checker:
                           "no prometheus data source at http://prometheus:9090")
         except (OSError, yaml.YAMLError) as e:
             self.fail("deploy/grafana/provisioning/datasources", str(e))
+
+    def check_compose_token(self, where, comp, isvc, tok):
+        """http.auth_token_file is a compose secret of the service, read from a file that
+        git ignores."""
+        targets = {}
+        for sec in isvc.get("secrets") or []:
+            name = sec if isinstance(sec, str) else sec.get("source")
+            target = name if isinstance(sec, str) else sec.get("target", name)
+            targets[target if str(target).startswith("/") else f"/run/secrets/{target}"] = name
+        if tok not in targets:
+            self.fail(where, f"intentstream: http.auth_token_file {tok!r} is not one of its secrets "
+                             f"({sorted(targets) or 'none'})")
+            return
+        spec = (comp.get("secrets") or {}).get(targets[tok]) or {}
+        if not spec.get("file"):
+            self.fail(where, f"secret '{targets[tok]}' must come from a file")
+            return
+        secret_file = os.path.normpath(os.path.join(self.path("deploy/compose"), spec["file"]))
+        ignore = os.path.join(os.path.dirname(secret_file), ".gitignore")
+        try:
+            with open(ignore, encoding="utf-8") as f:
+                patterns = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        except OSError:
+            patterns = []
+        if "*" not in patterns or f"!{os.path.basename(secret_file)}" in patterns:
+            self.fail(where, f"secret file {self.rel(secret_file)} is not kept out of git by a "
+                             f"'*' in {self.rel(ignore)}")
 
     def run_all(self):
         self.check_parse_all()
@@ -733,6 +799,17 @@ def run_selftest(root, promtool_bin):
     case("files: alert without a quiet test case", drop_quiet_write_stall_cases, files_check)
     case("files: compose properties with an undocumented key",
          lambda t: edit(t, "deploy/compose/intentstream.properties", "log.level = info", "log.levle = info"),
+         files_check)
+    case("files: properties without http.auth_token_file",
+         lambda t: edit(t, "deploy/k8s/configmap.yaml",
+                        "    http.auth_token_file = /var/run/secrets/intentstream/http-token\n", ""),
+         files_check)
+    case("files: token file not on the Secret volume",
+         lambda t: edit(t, "deploy/k8s/statefulset.yaml",
+                        "mountPath: /var/run/secrets/intentstream\n", "mountPath: /var/run/secrets/other\n"),
+         files_check)
+    case("files: compose token secret not given to the processor",
+         lambda t: edit(t, "deploy/compose/docker-compose.yml", "    secrets:\n      - http_token\n", ""),
          files_check)
     case("files: compose state.dir off the volume",
          lambda t: edit(t, "deploy/compose/intentstream.properties",

@@ -254,3 +254,18 @@ TEST(WorldWriterTest, WritesSplitsAndTruth) {
 
 }  // namespace
 }  // namespace intentstream::sim
+
+namespace intentstream::sim {
+namespace {
+
+TEST(WorldStartTest, NowMeansTheWorldEndsAtTheLastMidnight) {
+  constexpr int64_t kDayMs = 86'400'000;
+  const int64_t now = 20'000 * kDayMs + 13 * 3'600'000;  // 13:00 UTC
+  const int64_t start = StartEndingAtLastMidnight(now, 14);
+  EXPECT_EQ(start + 14 * kDayMs, 20'000 * kDayMs) << "ends at the last midnight";
+  EXPECT_LE(start + 14 * kDayMs, now) << "no event in the future";
+  EXPECT_EQ(StartEndingAtLastMidnight(20'000 * kDayMs, 1), 19'999 * kDayMs);
+}
+
+}  // namespace
+}  // namespace intentstream::sim

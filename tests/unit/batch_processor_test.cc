@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 
+#include "common/hash.h"
 #include "state/keys.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
@@ -78,7 +79,7 @@ class BatchProcessorTest : public ::testing::Test {
     }
     std::vector<OutputMessage> out;
     counts_ = {};
-    batch_->Apply(pending_, testing::NowMs(), &out, &counts_);
+    batch_->ApplyMessages(pending_, testing::NowMs(), &out, &counts_);
     auto& commit = batch_->TakeWrites();
     store_->Commit(commit.writes);
     pending_.clear();
@@ -120,7 +121,7 @@ TEST_F(BatchProcessorTest, WebHistoryFollowsTheLinkToTheCustomer) {
   Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 2000), "anon");
   auto out = Run();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].topic, "identity-handoff");
+  EXPECT_EQ(out[0].topic, options_.topics.handoff);
   EXPECT_EQ(out[0].key, "cust");
   v1::IdentityHandoff h;
   ASSERT_TRUE(h.ParseFromString(out[0].value));
@@ -210,41 +211,144 @@ TEST_F(BatchProcessorTest, BadInputBecomesADeadLetterAndTheStreamGoesOn) {
   EXPECT_EQ(store_->GetOffset({"web-events", Partition{0}}), Offset{2}) << "bad input is consumed";
 }
 
-TEST_F(BatchProcessorTest, LatestProfileWinsAndOffersAreCounted) {
+TEST_F(BatchProcessorTest, LatestProfileWins) {
   auto newer = testing::Profile("cust", t0_ + 1000, true);
   auto older = testing::Profile("cust", t0_, false);
   Add(TopicKind::kProfile, newer, "cust");
   Add(TopicKind::kProfile, older, "cust");
-  Add(TopicKind::kApp, testing::App("i1", "cust", t0_, v1::APP_ACTION_TILE_IMPRESSION, "CC1"),
-      "cust");
-  Add(TopicKind::kApp, testing::App("d1", "cust", t0_ + 5, v1::APP_ACTION_TILE_DISMISS, "CC1"),
-      "cust");
   Run();
   std::string v;
   ASSERT_TRUE(store_->Get(state::Cf::kProfiles, "cust", &v));
   v1::CustomerProfile p;
   p.ParseFromString(v);
   EXPECT_TRUE(p.marketing_consent());
-  ASSERT_TRUE(store_->Get(state::Cf::kOffers, state::OfferKey("cust", "CC1"), &v));
-  v1::OfferStats s;
-  s.ParseFromString(v);
-  EXPECT_EQ(s.impressions(), 1u);
-  EXPECT_EQ(s.dismissals(), 1u);
-  EXPECT_EQ(s.last_dismissed_ms(), t0_ + 5);
 }
 
-TEST_F(BatchProcessorTest, EncoderSeesEachTouchedVisitorOncePerBatch) {
+TEST_F(BatchProcessorTest, AnonymousSideRunsOnceCustomerSideOncePerStep) {
   Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
   Add(TopicKind::kWeb, testing::Web("w2", "anon", t0_ + 1), "anon");
   Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  Add(TopicKind::kApp, testing::App("b1", "other", t0_ + 1), "other");
   Run();
-  EXPECT_EQ(encoder_.calls, 1);
-  EXPECT_EQ(encoder_.visitors_seen, 2u);
+  EXPECT_EQ(encoder_.calls, 2) << "one step for both customers, one run for the web side";
+  EXPECT_EQ(encoder_.visitors_seen, 3u);
   const auto anon = Visitor(state::AnonymousKey("anon"));
   ASSERT_EQ(anon.embedding().size(), sizeof(float));
   float n = 0;
   std::memcpy(&n, anon.embedding().data(), sizeof n);
   EXPECT_EQ(n, 2.0f);
+}
+
+// Records what the operator is shown: every step's (customer, event id, events in state).
+class RecordingOperator : public op::DecisionOperator {
+ public:
+  void Decide(std::span<op::VisitorUpdate> updates, op::StateWriter& state,
+              op::DecisionSink&) override {
+    ++steps;
+    for (const auto& u : updates) {
+      std::string line = std::string(u.customer_id.empty() ? u.anonymous_id : u.customer_id) + ":" +
+                         std::string(u.event.event_id) + ":" +
+                         std::to_string(u.state->events_size());
+      if (!u.customer_id.empty()) {
+        const auto* p = state.Profile(u.customer_id);
+        line += p != nullptr && p->marketing_consent() ? ":consent" : ":-";
+      }
+      seen.push_back(line);
+    }
+  }
+  void Flush(op::StateWriter&) override { ++flushes; }
+  void ForgetTasks() override {}
+  int steps = 0, flushes = 0;
+  std::vector<std::string> seen;
+};
+
+TEST_F(BatchProcessorTest, EachCustomerEventIsDecidedAsOfItself) {
+  RecordingOperator op;
+  batch_ = std::make_unique<BatchProcessor>(options_, *store_, nullptr, nullptr, &op, "test");
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_, v1::APP_ACTION_LOGIN), "cust");
+  Add(TopicKind::kApp, testing::App("b1", "other", t0_ + 1), "other");
+  // A later event and a profile change for the same customer: the decision at a1 must
+  // see neither.
+  Add(TopicKind::kProfile, testing::Profile("cust", t0_ + 2, true), "cust");
+  Add(TopicKind::kApp, testing::App("a2", "cust", t0_ + 3), "cust");
+  Run();
+  EXPECT_EQ(op.seen,
+            (std::vector<std::string>{"cust:a1:1:-", "other:b1:1:-", "cust:a2:2:consent"}));
+  EXPECT_EQ(op.steps, 2);
+  EXPECT_EQ(op.flushes, 1) << "once, before the commit";
+}
+
+TEST_F(BatchProcessorTest, ProfileTombstoneErasesTheCustomerAndItsLinkedHistory) {
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 1), "anon");
+  Add(TopicKind::kProfile, testing::Profile("cust", t0_), "cust");
+  Loopback(Run());
+  Run();
+  ASSERT_EQ(Visitor(state::CustomerKey("cust")).merged_web_events(), 1u);
+  // The tombstone: a null value on the compacted profile topic.
+  AddRaw(TopicKind::kProfile, "", "cust");
+  pending_.back().null_payload = true;
+  pending_.back().kafka_timestamp_ms = t0_ + 10;
+  Run();
+  EXPECT_EQ(counts_.erased, 1u);
+  EXPECT_EQ(counts_.dead_letters, 0u) << "a tombstone is not bad input";
+  std::string v;
+  EXPECT_FALSE(store_->Get(state::Cf::kSessions, state::CustomerKey("cust"), &v));
+  EXPECT_FALSE(store_->Get(state::Cf::kSessions, state::AnonymousKey("anon"), &v));
+  EXPECT_FALSE(store_->Get(state::Cf::kProfiles, "cust", &v));
+  EXPECT_FALSE(store_->Get(state::Cf::kIdentity, state::AnonymousKey("anon"), &v));
+  // A hand-off from before the erasure (re-delivered, or from another process holding
+  // the cookie) does not re-create the customer; a new link after it does.
+  v1::IdentityHandoff late;
+  late.set_handoff_id("w9");
+  late.set_anonymous_id("anon");
+  late.set_customer_id("cust");
+  late.set_link_time_ms(t0_ + 1);
+  late.set_event_time_ms(t0_ + 20);
+  Add(TopicKind::kHandoff, late, "cust");
+  Run();
+  EXPECT_FALSE(store_->Get(state::Cf::kSessions, state::CustomerKey("cust"), &v));
+  late.set_handoff_id("l2");
+  late.set_link_time_ms(t0_ + 30);
+  Add(TopicKind::kHandoff, late, "cust");
+  Run();
+  EXPECT_TRUE(store_->Get(state::Cf::kSessions, state::CustomerKey("cust"), &v));
+}
+
+TEST_F(BatchProcessorTest, InputOnAnotherPartitionThanItsKeyIsRejected) {
+  batch_->SetPartitionCount(4);
+  const std::string key = "anon-7";
+  const int32_t right = KafkaMurmur2Partition(key, 4);
+  Add(TopicKind::kWeb, testing::Web("w1", key, t0_), key);
+  pending_.back().partition = Partition{(right + 1) % 4};
+  Add(TopicKind::kWeb, testing::Web("w2", key, t0_), key);
+  pending_.back().partition = Partition{right};
+  const auto out = Run();
+  ASSERT_EQ(out.size(), 1u);
+  v1::DeadLetter dl;
+  ASSERT_TRUE(dl.ParseFromString(out[0].value));
+  EXPECT_EQ(dl.reason(), v1::DEAD_LETTER_REASON_WRONG_PARTITION);
+  EXPECT_NE(dl.detail().find("belongs to partition " + std::to_string(right)), std::string::npos)
+      << dl.detail();
+  EXPECT_EQ(counts_.accepted, 1u);
+}
+
+TEST_F(BatchProcessorTest, HandoffsAreTimestampedWithTheirEventTime) {
+  Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 5), "anon");
+  const auto out = Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].timestamp_ms, t0_ + 5);
+  InputRecord r;
+  r.message = {TopicKind::kHandoff,
+               options_.topics.handoff,
+               Partition{0},
+               Offset{0},
+               out[0].key,
+               out[0].value,
+               0};
+  batch_->Decode(&r, testing::NowMs());
+  EXPECT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(r.time_ms, t0_ + 5);
 }
 
 }  // namespace

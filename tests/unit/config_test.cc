@@ -6,6 +6,7 @@
 
 #include "runtime/options.h"
 #include "support/temp_dir.h"
+#include "support/tls.h"
 
 namespace intentstream::runtime {
 namespace {
@@ -20,6 +21,22 @@ std::string ErrorOf(const std::vector<std::string>& sets, const std::string& fil
   }
   return "no error";
 }
+
+// Sets an environment variable for the lifetime of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+    setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() { unsetenv(name_.c_str()); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+};
+
+constexpr const char* kToken = "config-test-token-0123456789";
 
 TEST(Config, DefaultsNeedBootstrapUnlessEmbedded) {
   EXPECT_EQ(ErrorOf({}),
@@ -89,6 +106,122 @@ TEST(Config, DocumentedReferenceIsCurrent) {
 TEST(Config, ReferenceListsEveryKey) {
   const std::string ref = OptionsReference(ProcessorOptionSpecs());
   for (const auto& spec : ProcessorOptionSpecs()) EXPECT_THAT(ref, HasSubstr("`" + spec.key + "`"));
+}
+
+}  // namespace
+}  // namespace intentstream::runtime
+
+namespace intentstream::runtime {
+namespace {
+
+TEST(Config, ListenPortOutsideTheRangeIsNamed) {
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.listen=127.0.0.1:99999"}),
+            "configuration key 'http.listen': port '99999' is not a number in 0..65535, got "
+            "'127.0.0.1:99999'");
+  for (const char* listen :
+       {"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:http", "127.0.0.1:", "localhost", ":9464"}) {
+    EXPECT_THAT(ErrorOf({"embedded=true", std::string("http.listen=") + listen}),
+                HasSubstr("configuration key 'http.listen': "))
+        << listen;
+  }
+  EXPECT_EQ(LoadProcessorOptions("", {"embedded=true", "http.listen=127.0.0.1:65535"}).http_listen,
+            "127.0.0.1:65535");
+  EXPECT_EQ(LoadProcessorOptions("", {"embedded=true", "http.listen="}).http_listen, "");
+}
+
+TEST(Config, MisspeltEnvironmentVariableIsNamed) {
+  {
+    ScopedEnv typo("INTENTSTREAM_HTTP_LISTN", "0.0.0.0:9464");
+    EXPECT_THAT(ErrorOf({"embedded=true"}),
+                HasSubstr("configuration key 'INTENTSTREAM_HTTP_LISTN': environment variable "
+                          "names no configuration key"));
+  }
+  {
+    ScopedEnv kafka("INTENTSTREAM_KAFKA_BOOTSTRAP_SERVERS", "broker:9092");
+    EXPECT_THAT(ErrorOf({"embedded=true"}), HasSubstr("'INTENTSTREAM_KAFKA_BOOTSTRAP_SERVERS'"));
+  }
+  // The variables the project documents for other purposes are allowed.
+  ScopedEnv partitions("INTENTSTREAM_PARTITIONS", "6");
+  ScopedEnv listen("INTENTSTREAM_HTTP_LISTEN", "127.0.0.1:9999");
+  EXPECT_EQ(LoadProcessorOptions("", {"embedded=true"}).http_listen, "127.0.0.1:9999");
+}
+
+TEST(Config, AuthTokenFromAFileOrTheEnvironment) {
+  testing::TempDir dir;
+  const std::string file = dir.Sub("token");
+  std::ofstream(file) << kToken << "\n";
+  auto o = LoadProcessorOptions("", {"embedded=true", "http.auth_token_file=" + file});
+  EXPECT_EQ(o.http_auth_token, kToken) << "the trailing newline is not part of the token";
+  EXPECT_EQ(LoadProcessorOptions("", {"embedded=true"}).http_auth_token, "");
+  {
+    ScopedEnv env(kAuthTokenVariable, kToken);
+    EXPECT_EQ(LoadProcessorOptions("", {"embedded=true"}).http_auth_token, kToken);
+    EXPECT_EQ(ErrorOf({"embedded=true", "http.auth_token_file=" + file}),
+              "configuration key 'http.auth_token_file': set it or INTENTSTREAM_HTTP_AUTH_TOKEN, "
+              "not both");
+  }
+}
+
+TEST(Config, BadAuthTokenIsNamedAndNeverEchoed) {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("empty")) << "\n";
+  std::ofstream(dir.Sub("short")) << "abc123\n";
+  std::ofstream(dir.Sub("spaced")) << "secret with spaces 0123456789\n";
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.auth_token_file=" + dir.Sub("empty")}),
+            "configuration key 'http.auth_token_file': '" + dir.Sub("empty") + "' is empty");
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.auth_token_file=" + dir.Sub("missing")}),
+            "configuration key 'http.auth_token_file': '" + dir.Sub("missing") +
+                "' is not a readable file");
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.auth_token_file=" + dir.path().string()}),
+            "configuration key 'http.auth_token_file': '" + dir.path().string() +
+                "' is not a readable file");
+  const std::string short_error =
+      ErrorOf({"embedded=true", "http.auth_token_file=" + dir.Sub("short")});
+  EXPECT_THAT(short_error, HasSubstr("shorter than 16 characters"));
+  EXPECT_THAT(short_error, ::testing::Not(HasSubstr("abc123")));
+  const std::string spaced_error =
+      ErrorOf({"embedded=true", "http.auth_token_file=" + dir.Sub("spaced")});
+  EXPECT_THAT(spaced_error, HasSubstr("may hold only"));
+  EXPECT_THAT(spaced_error, ::testing::Not(HasSubstr("secret")));
+  ScopedEnv empty(kAuthTokenVariable, "");
+  EXPECT_EQ(ErrorOf({"embedded=true"}),
+            "configuration key 'INTENTSTREAM_HTTP_AUTH_TOKEN': the bearer token is empty");
+}
+
+TEST(Config, NonLoopbackListenNeedsAToken) {
+  EXPECT_THAT(ErrorOf({"embedded=true", "http.listen=0.0.0.0:9464"}),
+              HasSubstr("configuration key 'http.auth_token_file': required when http.listen is "
+                        "not a loopback address (0.0.0.0:9464)"));
+  for (const char* loopback : {"127.0.0.1:0", "localhost:0", "[::1]:0", "127.0.0.2:0"}) {
+    EXPECT_EQ(ErrorOf({"embedded=true", std::string("http.listen=") + loopback}), "no error")
+        << loopback;
+  }
+  ScopedEnv env(kAuthTokenVariable, kToken);
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.listen=0.0.0.0:9464"}), "no error");
+}
+
+TEST(Config, TlsFilesAreCheckedAtStart) {
+  testing::TempDir dir;
+  const std::string cert = dir.Sub("c.pem");
+  const std::string key = dir.Sub("k.pem");
+  ASSERT_TRUE(testing::WriteTestCertificate(cert, key));
+  const auto o = LoadProcessorOptions(
+      "", {"embedded=true", "http.tls_cert_file=" + cert, "http.tls_key_file=" + key});
+  EXPECT_EQ(o.http_tls_cert_file, cert);
+  EXPECT_THAT(ErrorOf({"embedded=true", "http.tls_cert_file=" + dir.Sub("none.pem"),
+                       "http.tls_key_file=" + key}),
+              HasSubstr("configuration key 'http.tls_cert_file': cannot read '" +
+                        dir.Sub("none.pem") + "'"));
+  EXPECT_THAT(ErrorOf({"embedded=true", "http.tls_cert_file=" + cert,
+                       "http.tls_key_file=" + dir.Sub("none.pem")}),
+              HasSubstr("configuration key 'http.tls_key_file': cannot read"));
+  EXPECT_THAT(ErrorOf({"embedded=true", "http.tls_cert_file=" + cert, "http.tls_key_file=" + cert}),
+              HasSubstr("configuration key 'http.tls_key_file': '" + cert +
+                        "' is not an unencrypted PEM private key"));
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.tls_key_file=" + key}),
+            "configuration key 'http.tls_cert_file': a private key needs a certificate");
+  EXPECT_EQ(ErrorOf({"embedded=true", "http.tls_cert_file=" + cert}),
+            "configuration key 'http.tls_key_file': a certificate needs a private key");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "runtime/visitor_table.h"
 #include "state/expiry_filter.h"
+#include "state/visitor_table.h"
 
 namespace intentstream {
 namespace {
@@ -35,7 +35,7 @@ TEST(ExpiryFilter, SessionsExpireByLastWriteNotEventTime) {
 }
 
 TEST(VisitorTable, DirtyEntriesArePinnedCleanOnesEvictedLru) {
-  runtime::VisitorTable t(2);
+  state::VisitorTable t(2);
   for (const char* k : {"a", "b", "c"}) {
     auto& e = t.Insert(k);
     e.state.set_events_total(1);

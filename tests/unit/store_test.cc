@@ -80,7 +80,8 @@ TEST(StoreOpen, UnwritableDirectoryIsNamed) {
 
 TEST(Keys, LayoutIsStable) {
   EXPECT_EQ(OffsetKey({"web-events", Partition{12}}), "offset/web-events/0000000012");
-  EXPECT_EQ(OfferKey("c", "o"), std::string("c\0o", 3));
+  EXPECT_EQ(DecisionKey("c", "home_tile"), "c/c/home_tile");
+  EXPECT_EQ(TaskKey(3, "posteriors"), "task/00003/posteriors");
   EXPECT_EQ(AnonymousKey("x"), "a/x");
   EXPECT_EQ(CustomerKey("x"), "c/x");
   EXPECT_NE(EventDedupKey("x"), HandoffDedupKey("x"));

@@ -62,29 +62,29 @@ TEST(Merge, HandoffEventsInterleaveByTimeAndCountOnce) {
   h.set_customer_id("c");
   *h.add_events() = Ev("w1", 1000);
   *h.add_events() = Ev("w2", 3000);
-  EXPECT_EQ(MergeHandoff(&customer, h, policy), 2);
+  EXPECT_EQ(MergeHandoff(&customer, h, policy, 32), 2);
   EXPECT_EQ(Times(customer), (std::vector<int64_t>{1000, 2000, 3000}));
   EXPECT_EQ(customer.merged_web_events(), 2u);
   EXPECT_EQ(customer.events_total(), 1u) << "merged events are not own events";
-  EXPECT_EQ(MergeHandoff(&customer, h, policy), 0) << "re-delivered hand-off";
+  EXPECT_EQ(MergeHandoff(&customer, h, policy, 32), 0) << "re-delivered hand-off";
   EXPECT_EQ(customer.merged_web_events(), 2u);
   ASSERT_EQ(customer.linked_anonymous_ids_size(), 1);
   EXPECT_EQ(customer.linked_anonymous_ids(0), "anon");
 }
 
-TEST(Offers, CountsTileActions) {
-  v1::OfferStats s;
-  ApplyOfferAction(&s, v1::APP_ACTION_TILE_IMPRESSION, 100);
-  ApplyOfferAction(&s, v1::APP_ACTION_TILE_IMPRESSION, 50);
-  ApplyOfferAction(&s, v1::APP_ACTION_TILE_CLICK, 120);
-  ApplyOfferAction(&s, v1::APP_ACTION_TILE_DISMISS, 130);
-  ApplyOfferAction(&s, v1::APP_ACTION_APPLICATION_COMPLETE, 140);
-  EXPECT_EQ(s.impressions(), 2u);
-  EXPECT_EQ(s.last_shown_ms(), 100);
-  EXPECT_EQ(s.clicks(), 1u);
-  EXPECT_EQ(s.dismissals(), 1u);
-  EXPECT_EQ(s.last_dismissed_ms(), 130);
-  EXPECT_EQ(s.applications_completed(), 1u);
+TEST(Merge, LinkedAnonymousIdsAreBounded) {
+  SessionPolicy policy;
+  v1::VisitorState customer;
+  for (int i = 0; i < 10; ++i) {
+    v1::IdentityHandoff h;
+    h.set_handoff_id("l" + std::to_string(i));
+    h.set_anonymous_id("anon-" + std::to_string(i));
+    h.set_customer_id("c");
+    MergeHandoff(&customer, h, policy, 4);
+  }
+  ASSERT_EQ(customer.linked_anonymous_ids_size(), 4);
+  EXPECT_EQ(customer.linked_anonymous_ids(0), "anon-6") << "the oldest are forgotten";
+  EXPECT_EQ(customer.linked_anonymous_ids(3), "anon-9");
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 //
 //   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N] [--batch N]
 //                             [--json-percent P] [--traffic synthetic|journeys]
-//                             [--mode kafka|state] [--commit-interval-ms N]
+//                             [--mode kafka|state] [--commit-interval-ms N] [--ordering on|off]
 #include <prometheus/registry.h>
 
 #include <pthread.h>
@@ -22,6 +22,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <librdkafka/rdkafkacpp.h>
+#include <CLI/CLI.hpp>
 
 #include "common/logging.h"
 #include "intentstream/v1/events.pb.h"
@@ -43,6 +44,7 @@ struct Flags {
   bool state_only = false;  // --mode state: skip Kafka
   bool journeys = false;    // --traffic journeys: the journey generator's world
   int commit_interval_ms = 100;
+  bool ordered = true;  // --ordering on|off
 };
 
 double ThreadCpuSeconds() {
@@ -240,11 +242,11 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
                         intentstream::Offset{i}, keys[j], payloads[j], 0});
     }
     const double t0 = ThreadCpuSeconds();
-    batch.Apply(inputs,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count(),
-                &outputs, &counts);
+    batch.ApplyMessages(inputs,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count(),
+                        &outputs, &counts);
     auto& commit = batch.TakeWrites();
     store.Commit(commit.writes);
     cpu += ThreadCpuSeconds() - t0;
@@ -260,34 +262,28 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
 
 int main(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const long v = std::atol(argv[i + 1]);
-    if (k == "--events")
-      f.events = v;
-    else if (k == "--visitors")
-      f.visitors = v;
-    else if (k == "--partitions")
-      f.partitions = static_cast<int>(v);
-    else if (k == "--batch")
-      f.batch = static_cast<int>(v);
-    else if (k == "--json-percent")
-      f.json_percent = static_cast<int>(v);
-    else if (k == "--mode")
-      f.state_only = std::string(argv[i + 1]) == "state";
-    else if (k == "--traffic")
-      f.journeys = std::string(argv[i + 1]) == "journeys";
-    else if (k == "--commit-interval-ms")
-      f.commit_interval_ms = static_cast<int>(v);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
-      return 2;
-    }
-  }
-  if (f.events <= 0 || f.visitors <= 0 || f.partitions <= 0 || f.batch <= 0) {
-    std::fprintf(stderr, "--events, --visitors, --partitions and --batch must be positive\n");
-    return 2;
-  }
+  CLI::App app{"intentstream-bench-ingest: Kafka -> decode -> order -> state, events/s per thread"};
+  app.add_option("--events", f.events, "events to produce")->check(CLI::PositiveNumber);
+  app.add_option("--visitors", f.visitors, "synthetic visitors")->check(CLI::PositiveNumber);
+  app.add_option("--partitions", f.partitions, "partitions per topic")->check(CLI::PositiveNumber);
+  app.add_option("--batch", f.batch, "processing.batch_max_messages")->check(CLI::PositiveNumber);
+  app.add_option("--json-percent", f.json_percent, "share of JSON input")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--commit-interval-ms", f.commit_interval_ms, "processing.commit_interval_ms")
+      ->check(CLI::NonNegativeNumber);
+  std::string mode = "kafka", traffic = "synthetic", ordering = "on";
+  app.add_option("--mode", mode, "kafka: the whole loop; state: the state path alone")
+      ->check(CLI::IsMember({"kafka", "state"}));
+  app.add_option("--traffic", traffic, "synthetic (skewed) or journeys (the generator's world)")
+      ->check(CLI::IsMember({"synthetic", "journeys"}));
+  app.add_option("--ordering", ordering,
+                 "event-time ordering per task (processing.event_time_order); off only to "
+                 "measure its cost")
+      ->check(CLI::IsMember({"on", "off"}));
+  CLI11_PARSE(app, argc, argv);
+  f.state_only = mode == "state";
+  f.journeys = traffic == "journeys";
+  f.ordered = ordering == "on";
   rt::EmbeddedCluster cluster;
   rt::ProcessorOptions options;
   cluster.CreateTopics(options.topics.All(), f.partitions);
@@ -299,6 +295,7 @@ int main(int argc, char** argv) {
   options.commit_interval_ms = f.commit_interval_ms;
   options.exit_when_idle_ms = 1500;
   options.kafka_consumer["fetch.wait.max.ms"] = "10";
+  options.event_time_order = f.ordered;
 
   if (f.state_only) {
     const int rc = RunStateOnly(f, options);
@@ -307,9 +304,11 @@ int main(int argc, char** argv) {
   }
   intentstream::LogSink sink(intentstream::LogSink::Format::kText, intentstream::LogLevel::kWarn);
   auto registry = std::make_shared<prometheus::Registry>();
-  std::printf("intentstream-bench-ingest: %ld events (%s), %d partitions, batch %d, %d%% JSON\n",
-              f.events, f.journeys ? "journey generator world" : "synthetic skewed visitors",
-              f.partitions, f.batch, f.json_percent);
+  std::printf(
+      "intentstream-bench-ingest: %ld events (%s), %d partitions, batch %d, %d%% JSON, "
+      "event-time ordering %s\n",
+      f.events, f.journeys ? "journey generator world" : "synthetic skewed visitors", f.partitions,
+      f.batch, f.json_percent, f.ordered ? "on" : "off");
   std::atomic<bool> produced{false};
   double cpu_before = 0, cpu_after = 0, proc_before = 0, proc_after = 0;
   rt::RunSummary summary;
@@ -342,5 +341,10 @@ int main(int argc, char** argv) {
   std::printf("%-44s %14.2f\n", "latency p99 arrival->commit, ms",
               1000 * Quantile(s.latency_buckets, 0.99));
   std::printf("%-44s %14llu\n", "state commits", static_cast<unsigned long long>(summary.commits));
+  std::printf("%-44s %14llu\n", "late records (ordering)",
+              static_cast<unsigned long long>(summary.scheduler.late));
+  std::printf("%-44s %8llu / %llu\n", "idle waits / enforced",
+              static_cast<unsigned long long>(summary.scheduler.idle_waits),
+              static_cast<unsigned long long>(summary.scheduler.enforced));
   return summary.counts.accepted >= static_cast<uint64_t>(f.events) ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -15,14 +16,17 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/logging.h"
+#include "decide/decision_operator.h"
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
 #include "runtime/replay.h"
+#include "serve/decision_probe.h"
 #include "sim/generator.h"
 #include "sim/kafka_output.h"
 
@@ -57,7 +61,9 @@ run options:
     --seed N             generator seed (default 1)
   --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
 
-Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file.
+Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file; any other
+INTENTSTREAM_ variable is an error, except INTENTSTREAM_HTTP_AUTH_TOKEN (the bearer
+token of /v1/..., instead of http.auth_token_file).
 Any librdkafka property can be given as kafka.<name>, kafka.consumer.<name> or
 kafka.producer.<name> (TLS, SASL, tuning). SIGINT/SIGTERM drain, commit and exit.
 )";
@@ -116,29 +122,67 @@ class TrafficFeed {
   std::thread thread_;
 };
 
-// Blocks SIGINT/SIGTERM in every thread and turns them into `stop` on a waiter thread:
-// no async-signal-unsafe work in a handler, no global flag.
-class SignalStopper {
+// Blocks SIGINT/SIGTERM/SIGHUP in every thread and handles them on a waiter thread: no
+// async-signal-unsafe work in a handler, no global flag. SIGINT/SIGTERM set `stop`; the
+// process then has `shutdown_timeout_ms` to drain and exit, after which it exits anyway
+// (state stands at its last commit, so nothing is lost), and a second signal exits at
+// once. SIGHUP asks for a catalogue reload.
+class SignalHandler {
  public:
-  explicit SignalStopper(std::atomic<bool>& stop) {
+  SignalHandler(std::atomic<bool>& stop, std::atomic<bool>& reload, int64_t shutdown_timeout_ms)
+      : shutdown_timeout_ms_(shutdown_timeout_ms) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    waiter_ = std::thread([this, &stop] {
-      int sig = 0;
-      sigwait(&set_, &sig);
-      if (sig == SIGINT || sig == SIGTERM) stop = true;
+    waiter_ = std::thread([this, &stop, &reload] {
+      while (true) {
+        int sig = 0;
+        sigwait(&set_, &sig);
+        if (done_.load()) return;
+        if (sig == SIGHUP) {
+          reload = true;
+          continue;
+        }
+        if (stop.exchange(true)) {
+          std::fputs("intentstream: second signal, exiting now\n", stderr);
+          std::_Exit(1);
+        }
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(shutdown_timeout_ms_);
+        while (!done_.load() && std::chrono::steady_clock::now() < deadline) {
+          // A second signal while draining is handled by the sigwait above once this
+          // wait ends; poll for it here so it is immediate.
+          timespec zero{0, 0};
+          siginfo_t info;
+          if (sigtimedwait(&set_, &info, &zero) > 0 && info.si_signo != SIGHUP) {
+            std::fputs("intentstream: second signal, exiting now\n", stderr);
+            std::_Exit(1);
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (!done_.load()) {
+          std::fprintf(stderr,
+                       "intentstream: did not stop within processing.shutdown_timeout_ms (%lld "
+                       "ms); exiting (state stands at its last commit)\n",
+                       static_cast<long long>(shutdown_timeout_ms_));
+          std::_Exit(1);
+        }
+        return;
+      }
     });
   }
-  ~SignalStopper() {
-    // Wake the waiter if no signal came.
-    pthread_kill(waiter_.native_handle(), SIGTERM);
+  ~SignalHandler() {
+    done_ = true;
+    pthread_kill(waiter_.native_handle(), SIGTERM);  // wake the waiter if no signal came
     waiter_.join();
   }
 
  private:
   sigset_t set_;
+  int64_t shutdown_timeout_ms_;
+  std::atomic<bool> done_{false};
   std::thread waiter_;
 };
 
@@ -162,7 +206,18 @@ void PrintSummary(const rt::RunSummary& s, const rt::Processor& p) {
 }
 
 int Run(const RunFlags& flags) {
-  rt::ProcessorOptions options = rt::LoadProcessorOptions(flags.config_file, flags.assignments);
+  std::vector<std::string> decision_keys;
+  for (const auto& spec : intentstream::decide::DecisionOptionSpecs()) {
+    if (spec.apply) decision_keys.push_back(spec.key);
+  }
+  rt::ProcessorOptions options =
+      rt::LoadProcessorOptions(flags.config_file, flags.assignments, decision_keys);
+  const auto decision_options = intentstream::decide::LoadDecisionOptions(options.stage_properties);
+  // The catalogue fails fast at start, naming file, line and field.
+  const auto catalog = decision_options.catalog_dir.empty()
+                           ? intentstream::catalog::DefaultCatalog()
+                           : intentstream::catalog::LoadCatalog(decision_options.catalog_dir);
+  intentstream::decide::DecisionOperator::CheckOptions(decision_options, *catalog);
   LogSink sink(options.log_format == "json" ? LogSink::Format::kJson : LogSink::Format::kText,
                options.log_level == "debug"   ? intentstream::LogLevel::kDebug
                : options.log_level == "warn"  ? intentstream::LogLevel::kWarn
@@ -171,7 +226,12 @@ int Run(const RunFlags& flags) {
   Logger log(&sink, "main");
 
   std::atomic<bool> stop{false};
-  SignalStopper stopper(stop);
+  std::atomic<bool> reload{false};
+  SignalHandler signals(stop, reload, options.shutdown_timeout_ms);
+  log.Info("catalogue loaded", {{"version", catalog->version()},
+                                {"taxonomy", catalog->taxonomy_version()},
+                                {"origin", catalog->origin()},
+                                {"offers", std::to_string(catalog->offers().size())}});
 
   std::unique_ptr<rt::EmbeddedCluster> cluster;
   std::string bootstrap;
@@ -219,7 +279,12 @@ int Run(const RunFlags& flags) {
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
-  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), nullptr);
+  intentstream::serve::DecisionProbe decision_probe(*registry);
+  intentstream::decide::DecisionModels models;
+  models.encoder_version = encoder ? encoder->model_version() : "";
+  intentstream::decide::DecisionOperator decision_operator(
+      decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
+  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), &decision_operator);
   std::optional<TrafficFeed> feed;
   if (flags.generate) feed.emplace(flags, bootstrap, stop, log);
   const rt::RunSummary summary = processor.Run(stop);
@@ -242,6 +307,9 @@ int Main(int argc, char** argv) {
   }
   if (command == "help-config") {
     std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
+    std::puts("\nDecision stage (catalogue, policy, triggers):\n");
+    std::fputs(intentstream::OptionsReference(intentstream::decide::DecisionOptionSpecs()).c_str(),
+               stdout);
     std::puts(
         "\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
         "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
@@ -302,6 +370,9 @@ int main(int argc, char** argv) {
     return Main(argc, argv);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "intentstream: invalid configuration: %s\n", e.what());
+    return 2;
+  } catch (const intentstream::catalog::CatalogError& e) {
+    std::fprintf(stderr, "intentstream: invalid catalogue: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "intentstream: fatal: %s\n", e.what());

@@ -97,10 +97,8 @@ int main(int argc, char** argv) {
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    constexpr int64_t kDayMs = 86'400'000;
     world.start_time_ms =
-        (now_ms / kDayMs + 1) * kDayMs -
-        static_cast<int64_t>(flags.Number<int32_t>("--days", world.days)) * kDayMs;
+        sim::StartEndingAtLastMidnight(now_ms, flags.Number<int32_t>("--days", world.days));
   } else {
     world.start_time_ms = flags.Number<int64_t>("--start-time-ms", world.start_time_ms);
   }

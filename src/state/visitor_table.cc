@@ -1,6 +1,8 @@
-#include "runtime/visitor_table.h"
+#include "state/visitor_table.h"
 
-namespace intentstream::runtime {
+#include <algorithm>
+
+namespace intentstream::state {
 
 VisitorTable::Entry* VisitorTable::Find(const std::string& key) {
   auto it = entries_.find(key);
@@ -26,8 +28,20 @@ void VisitorTable::MarkDirty(Entry& e) {
   }
 }
 
+void VisitorTable::Erase(const std::string& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry* e = &it->second;
+  if (e->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), e));
+  lru_.erase(e->lru);
+  entries_.erase(it);
+}
+
 void VisitorTable::Committed() {
-  for (Entry* e : dirty_) e->dirty = false;
+  for (Entry* e : dirty_) {
+    e->dirty = false;
+    e->offers_dirty = false;
+  }
   dirty_.clear();
   while (entries_.size() > capacity_) {
     Entry* victim = lru_.back();
@@ -42,4 +56,4 @@ void VisitorTable::Clear() {
   entries_.clear();
 }
 
-}  // namespace intentstream::runtime
+}  // namespace intentstream::state
