@@ -3,7 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
-#include <ctime>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/csv.h"
 #include "common/hash.h"
 #include "ingest/session_event.h"
 
@@ -30,13 +32,18 @@ int64_t ReadJsonLines(const fs::path& path, DatasetSummary* summary,
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // newer producers may add fields
   int64_t n = 0;
+  int64_t line_number = 0;
   std::string line;
   Message msg;
   while (std::getline(in, line)) {
+    ++line_number;
     if (line.empty()) continue;
     msg.Clear();
-    if (!google::protobuf::util::JsonStringToMessage(line, &msg, options).ok()) {
-      ++summary->bad_lines;
+    const auto status = google::protobuf::util::JsonStringToMessage(line, &msg, options);
+    if (!status.ok()) {
+      summary->AddBadLine(
+          path.string(), line_number,
+          "not a " + Message::descriptor()->name() + ": " + std::string(status.message()));
       continue;
     }
     sink(msg);
@@ -45,48 +52,34 @@ int64_t ReadJsonLines(const fs::path& path, DatasetSummary* summary,
   return n;
 }
 
-std::vector<std::string> SplitCsvLine(const std::string& line, char delim) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur.push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == delim) {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else if (c != '\r') {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
+std::string JoinFields(const std::vector<std::string>& fields) {
+  std::string h;
+  for (const auto& c : fields) h += (h.empty() ? "" : ",") + c;
+  return h;
 }
 
-int ColumnIndex(const std::vector<std::string>& header, const std::string& name,
-                const std::string& path) {
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == name) return static_cast<int>(i);
+bool IsIndex(const std::string& name) {
+  return !name.empty() && name.size() < 7 && std::all_of(name.begin(), name.end(), ::isdigit);
+}
+
+// The column of `name` (a header name, else a 0-based index); `flag` names the option.
+int ColumnIndex(const std::vector<std::string>* header, const std::string& name,
+                const std::string& flag, const std::string& path) {
+  if (header != nullptr) {
+    for (size_t i = 0; i < header->size(); ++i) {
+      if ((*header)[i] == name) return static_cast<int>(i);
+    }
   }
-  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+  if (IsIndex(name)) {
     const int i = std::stoi(name);
-    if (i < static_cast<int>(header.size())) return i;
+    if (header == nullptr || i < static_cast<int>(header->size())) return i;
   }
-  throw std::runtime_error(path + ": CSV has no column '" + name + "' (header: " + [&] {
-    std::string h;
-    for (const auto& c : header) h += (h.empty() ? "" : ",") + c;
-    return h;
-  }() + ")");
+  if (header == nullptr) {
+    throw std::runtime_error(path + ": " + flag + " '" + name +
+                             "' must be a 0-based column index: the CSV has no header");
+  }
+  throw std::runtime_error(path + ": CSV has no column '" + name + "' (" + flag +
+                           "; header: " + JoinFields(*header) + ")");
 }
 
 // CSV event types: numbers are taken as they are; common names map to the web event
@@ -104,28 +97,72 @@ uint32_t CsvEventType(const std::string& s) {
   return it != kNames.end() ? it->second : 9 + Fnv1a32(lower) % 7;
 }
 
+const char* TimeFormatName(CsvTimeFormat f) {
+  switch (f) {
+    case CsvTimeFormat::kAuto:
+      return "Unix seconds, Unix milliseconds or ISO 8601";
+    case CsvTimeFormat::kUnixSeconds:
+      return "Unix seconds";
+    case CsvTimeFormat::kUnixMilliseconds:
+      return "Unix milliseconds";
+    case CsvTimeFormat::kIso8601:
+      return "ISO 8601";
+  }
+  return "a time";
+}
+
 void ReadCsv(const std::string& path, const CsvMapping& m, DatasetSummary* summary,
              std::map<std::string, Timeline>* timelines) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");
   ++summary->files;
-  std::string line;
-  if (!std::getline(in, line)) return;
-  const auto header = SplitCsvLine(line, m.delimiter);
-  const int vc = ColumnIndex(header, m.visitor, path);
-  const int tc = ColumnIndex(header, m.time, path);
-  const int ic = ColumnIndex(header, m.item, path);
-  const int yc = m.type.empty() ? -1 : ColumnIndex(header, m.type, path);
-  const int pc = m.product.empty() ? -1 : ColumnIndex(header, m.product, path);
+  csv::Reader reader(in, m.delimiter);
+  csv::Record record;
+  std::string error;
+  std::vector<std::string> header;
+  if (m.header) {
+    for (;;) {
+      const auto status = reader.Next(&record, &error);
+      if (status == csv::Reader::Status::kEnd) return;
+      if (status == csv::Reader::Status::kRecord) break;
+      throw std::runtime_error(path + ":" + std::to_string(record.line) + ": header: " + error);
+    }
+    header = record.fields;
+  }
+  const std::vector<std::string>* names = m.header ? &header : nullptr;
+  const int vc = ColumnIndex(names, m.visitor, "--csv-visitor", path);
+  const int tc = ColumnIndex(names, m.time, "--csv-time", path);
+  const int ic = ColumnIndex(names, m.item, "--csv-item", path);
+  const int yc = m.type.empty() ? -1 : ColumnIndex(names, m.type, "--csv-type", path);
+  const int pc = m.product.empty() ? -1 : ColumnIndex(names, m.product, "--csv-product", path);
+  const int need = std::max({vc, tc, ic, yc, pc});
   int64_t row = 0;
-  while (std::getline(in, line)) {
+  for (;;) {
+    const auto status = reader.Next(&record, &error);
+    if (status == csv::Reader::Status::kEnd) break;
+    if (status == csv::Reader::Status::kMalformed) {
+      summary->AddBadLine(path, record.line, error);
+      continue;
+    }
     ++row;
-    if (line.empty()) continue;
-    const auto f = SplitCsvLine(line, m.delimiter);
-    const int need = std::max({vc, tc, ic, yc, pc});
+    const auto& f = record.fields;
     int64_t ms = 0;
-    if (static_cast<int>(f.size()) <= need || f[vc].empty() || !ParseCsvTime(f[tc], &ms)) {
-      ++summary->bad_lines;
+    if (static_cast<int>(f.size()) <= need) {
+      summary->AddBadLine(
+          path, record.line,
+          std::to_string(f.size()) + " fields, the mapping needs " + std::to_string(need + 1) +
+              " (delimiter '" +
+              (m.delimiter == '\t' ? std::string("\\t") : std::string(1, m.delimiter)) + "')");
+      continue;
+    }
+    if (f[vc].empty()) {
+      summary->AddBadLine(path, record.line, "empty visitor id (column " + m.visitor + ")");
+      continue;
+    }
+    if (!ParseCsvTime(f[tc], &ms, m.time_format)) {
+      summary->AddBadLine(
+          path, record.line,
+          "time '" + f[tc] + "' (column " + m.time + ") is not " + TimeFormatName(m.time_format));
       continue;
     }
     v1::SessionEvent e;
@@ -142,32 +179,127 @@ void ReadCsv(const std::string& path, const CsvMapping& m, DatasetSummary* summa
   }
 }
 
+// Parses digits [p, p + n) as a number; false if any is not a digit.
+bool Digits(std::string_view s, size_t p, size_t n, int* out) {
+  if (p + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = p; i < p + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// Days from 1970-01-01 of a proleptic Gregorian date (no time zone database needed).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]]][Z | (+|-)hh[:mm] | (+|-)hhmm]
+bool ParseIso8601(std::string_view s, int64_t* ms) {
+  int y, mo, d;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+    return false;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1]) return false;
+  int h = 0, mi = 0, sec = 0;
+  int64_t frac_ms = 0;
+  size_t p = 10;
+  if (p < s.size() && (s[p] == 'T' || s[p] == 't' || s[p] == ' ')) {
+    if (!Digits(s, p + 1, 2, &h) || p + 3 >= s.size() || s[p + 3] != ':' ||
+        !Digits(s, p + 4, 2, &mi)) {
+      return false;
+    }
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!Digits(s, p + 1, 2, &sec)) return false;
+      p += 3;
+      if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+        ++p;
+        const size_t begin = p;
+        int64_t scale = 100;
+        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+          frac_ms += (s[p] - '0') * scale;  // digits past milliseconds are dropped
+          scale /= 10;
+          ++p;
+        }
+        if (p == begin) return false;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return false;  // 60: a leap second
+  }
+  int64_t offset_min = 0;
+  if (p < s.size()) {
+    if ((s[p] == 'Z' || s[p] == 'z') && p + 1 == s.size()) {
+      p = s.size();
+    } else if (s[p] == '+' || s[p] == '-') {
+      int oh = 0, om = 0;
+      const int sign = s[p] == '-' ? -1 : 1;
+      if (!Digits(s, p + 1, 2, &oh)) return false;
+      size_t q = p + 3;
+      if (q < s.size() && s[q] == ':') ++q;
+      if (q < s.size() && !Digits(s, q, 2, &om)) return false;
+      if (q < s.size()) q += 2;
+      if (q != s.size() || oh > 23 || om > 59) return false;
+      offset_min = sign * (oh * 60 + om);
+      p = s.size();
+    } else {
+      return false;
+    }
+  }
+  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+  *ms = seconds * 1000 + frac_ms - offset_min * 60000;
+  return true;
+}
+
+// A decimal number, all of `s` (no spaces, no exponent-only junk).
+bool ParseNumber(std::string_view s, double* x) {
+  if (s.empty()) return false;
+  const char* end = s.data() + s.size();
+  const auto r = std::from_chars(s.data(), end, *x);
+  return r.ec == std::errc() && r.ptr == end && std::isfinite(*x);
+}
+
 }  // namespace
 
-bool ParseCsvTime(const std::string& text, int64_t* ms) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  const double x = std::strtod(text.c_str(), &end);
-  if (end != nullptr && *end == '\0') {
-    // Milliseconds from 1973 on; seconds before (good for any clickstream date).
-    *ms = x > 1e11 ? static_cast<int64_t>(x) : static_cast<int64_t>(x * 1000.0);
-    return true;
+bool ParseCsvTimeFormat(const std::string& text, CsvTimeFormat* format) {
+  static const std::map<std::string, CsvTimeFormat> kNames{
+      {"auto", CsvTimeFormat::kAuto},
+      {"unix-s", CsvTimeFormat::kUnixSeconds},
+      {"unix-ms", CsvTimeFormat::kUnixMilliseconds},
+      {"iso", CsvTimeFormat::kIso8601}};
+  const auto it = kNames.find(text);
+  if (it == kNames.end()) return false;
+  *format = it->second;
+  return true;
+}
+
+void DatasetSummary::AddBadLine(const std::string& path, int64_t line, const std::string& why) {
+  ++bad_lines;
+  if (bad_line_reports.size() < kMaxBadLineReports) {
+    bad_line_reports.push_back(path + ":" + std::to_string(line) + ": " + why);
   }
-  std::tm tm{};
-  int frac_ms = 0;
-  int y, mo, d, h = 0, mi = 0;
-  double s = 0;
-  char sep = 0;
-  const int got = std::sscanf(text.c_str(), "%d-%d-%d%c%d:%d:%lf", &y, &mo, &d, &sep, &h, &mi, &s);
-  if (got != 3 && got != 7) return false;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = static_cast<int>(s);
-  frac_ms = static_cast<int>((s - tm.tm_sec) * 1000.0);
-  *ms = static_cast<int64_t>(timegm(&tm)) * 1000 + frac_ms;
+}
+
+bool ParseCsvTime(std::string_view text, int64_t* ms, CsvTimeFormat format) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  if (format == CsvTimeFormat::kIso8601) return ParseIso8601(text, ms);
+  double x = 0;
+  if (!ParseNumber(text, &x)) return format == CsvTimeFormat::kAuto && ParseIso8601(text, ms);
+  const bool millis = format == CsvTimeFormat::kUnixMilliseconds ||
+                      (format == CsvTimeFormat::kAuto && std::abs(x) >= 1e11);
+  const double v = millis ? x : x * 1000.0;
+  if (std::abs(v) > 1e15) return false;  // beyond year 33000: not a clickstream time
+  *ms = static_cast<int64_t>(std::llround(v));
   return true;
 }
 

@@ -93,7 +93,8 @@ LoadedArtifact LoadArtifactText(const std::string& dir) {
   const Keys keys(config_path, ReadKeyValueFile(config_path));
   if (keys.Int("format") != kArtifactFormat) {
     throw ModelError(config_path + ": key 'format' is " + keys.Str("format") +
-                     ", this build reads format " + std::to_string(kArtifactFormat));
+                     ", this build reads format " + std::to_string(kArtifactFormat) +
+                     " (retrain the model with this build's intentstream-train)");
   }
   ModelConfig c;
   c.model_version = keys.Str("model_version");
@@ -104,6 +105,12 @@ LoadedArtifact LoadArtifactText(const std::string& dir) {
   c.encoder.ffn = static_cast<int>(keys.Int("ffn"));
   c.encoder.window = static_cast<int>(keys.Int("window"));
   c.encoder.window_stride = static_cast<int>(keys.Int("window_stride"));
+  const std::string& head = keys.Str("next_category_head");
+  if (head != "tied" && head != "linear") {
+    throw ModelError(config_path + ": key 'next_category_head' must be 'tied' or 'linear', not '" +
+                     head + "'");
+  }
+  c.encoder.tied_category_head = head == "tied";
   c.encoder.Validate(config_path);
   c.tokenizer.category_depth = static_cast<int>(keys.Int("category_depth"));
   c.tokenizer.category_hash_buckets = static_cast<int>(keys.Int("category_hash_buckets"));
@@ -144,6 +151,7 @@ void SaveArtifactText(const std::string& dir, const ModelConfig& c, const Tokeni
       << "ffn = " << c.encoder.ffn << "\n"
       << "window = " << c.encoder.window << "\n"
       << "window_stride = " << c.encoder.window_stride << "\n"
+      << "next_category_head = " << (c.encoder.tied_category_head ? "tied" : "linear") << "\n"
       << "category_depth = " << c.tokenizer.category_depth << "\n"
       << "category_hash_buckets = " << c.tokenizer.category_hash_buckets << "\n"
       << "query_buckets = " << c.tokenizer.query_buckets << "\n"

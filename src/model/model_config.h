@@ -17,7 +17,8 @@
 
 namespace intentstream::model {
 
-constexpr int kArtifactFormat = 1;
+// 2: config.txt gained next_category_head (the training head's layout in weights.pt).
+constexpr int kArtifactFormat = 2;
 
 struct EncoderConfig {
   int d_model = 64;       // embedding width
@@ -26,6 +27,9 @@ struct EncoderConfig {
   int ffn = 128;          // feed-forward width
   int window = 64;        // events encoded per visitor (positions)
   int window_stride = 8;  // anchor spacing of the window policy (tokenizer.h)
+  // Training head only (serving reads the encoder): the next-category logits are the
+  // encoder output times the category embedding table (true) or a Linear layer (false).
+  bool tied_category_head = true;
 
   // Throws ModelError naming the key when a value is out of range.
   void Validate(const std::string& where) const;

@@ -37,8 +37,10 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
   const auto attended = torch::matmul(torch::softmax(scores, -1), v)  // [B, H, T, dh]
                             .permute({0, 2, 1, 3})
                             .reshape({b, t, d});
-  auto y = x + proj(attended);
-  return y + fc2(torch::gelu(fc1(ln2(y))));
+  const bool drop = is_training() && dropout > 0;
+  auto y = x + (drop ? torch::dropout(proj(attended), dropout, true) : proj(attended));
+  const auto f = fc2(torch::gelu(fc1(ln2(y))));
+  return y + (drop ? torch::dropout(f, dropout, true) : f);
 }
 
 EncoderNetImpl::EncoderNetImpl(const EncoderConfig& c, const FieldSizes& sizes) {
@@ -75,19 +77,35 @@ torch::Tensor EncoderNetImpl::Embed(const torch::Tensor& tokens) {
   return x;
 }
 
+void EncoderNetImpl::set_dropout(double p) {
+  dropout = p;
+  for (auto& block : blocks) block->dropout = p;
+}
+
 torch::Tensor EncoderNetImpl::forward(const torch::Tensor& tokens) {
   auto x = Embed(tokens);
+  if (is_training() && dropout > 0) x = torch::dropout(x, dropout, true);
   for (auto& block : blocks) x = block(x);
   return ln_f(x);
 }
 
-HeadsImpl::HeadsImpl(int d, const FieldSizes& s) {
-  next_category = register_module("next_category", torch::nn::Linear(d, s.size[kFieldCategory]));
+HeadsImpl::HeadsImpl(int d, const FieldSizes& s, bool tied_category) {
+  if (tied_category) {
+    next_category_bias =
+        register_parameter("next_category_bias", torch::zeros({s.size[kFieldCategory]}));
+  } else {
+    next_category = register_module("next_category", torch::nn::Linear(d, s.size[kFieldCategory]));
+  }
   next_product = register_module("next_product", torch::nn::Linear(d, s.size[kFieldProduct]));
   next_type = register_module("next_type", torch::nn::Linear(d, s.size[kFieldEventType]));
   mask_category = register_module("mask_category", torch::nn::Linear(d, s.size[kFieldCategory]));
   mask_product = register_module("mask_product", torch::nn::Linear(d, s.size[kFieldProduct]));
   mask_type = register_module("mask_type", torch::nn::Linear(d, s.size[kFieldEventType]));
+}
+
+torch::Tensor HeadsImpl::NextCategory(const torch::Tensor& h, const EncoderNetImpl& net) {
+  if (next_category) return next_category(h);
+  return torch::matmul(h, net.tables[kFieldCategory]->weight.t()) + next_category_bias;
 }
 
 torch::Tensor TokensToTensor(const std::vector<Token>& tokens) {
@@ -125,7 +143,8 @@ std::shared_ptr<SessionModel> SessionModel::Create(ModelConfig config, Tokenizer
   auto impl =
       std::make_unique<Impl>(Impl{std::move(config), std::move(tokenizer), nullptr, nullptr});
   impl->net = EncoderNet(impl->config.encoder, impl->tokenizer.sizes());
-  impl->heads = Heads(impl->config.encoder.d_model, impl->tokenizer.sizes());
+  impl->heads = Heads(impl->config.encoder.d_model, impl->tokenizer.sizes(),
+                      impl->config.encoder.tied_category_head);
   return std::shared_ptr<SessionModel>(new SessionModel(std::move(impl)));
 }
 

@@ -25,6 +25,7 @@ struct BlockImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // [B, T, d] -> [B, T, d]
 
   int heads;
+  double dropout = 0;  // on each residual branch, in training mode only
   torch::nn::LayerNorm ln1{nullptr};
   torch::nn::Linear qkv{nullptr};
   torch::nn::Linear proj{nullptr};
@@ -40,6 +41,10 @@ struct EncoderNetImpl : torch::nn::Module {
   torch::Tensor Embed(const torch::Tensor& tokens);
   // Causal encoder output after the final LayerNorm, [B, T, d].
   torch::Tensor forward(const torch::Tensor& tokens);
+  // Dropout on the token embeddings and each block's residual branches while training
+  // (train() mode); serving and evaluation (eval() mode) never drop.
+  void set_dropout(double p);
+  double dropout = 0;
 
   std::vector<torch::nn::Embedding> tables;
   torch::nn::Embedding position{nullptr};
@@ -48,10 +53,18 @@ struct EncoderNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(EncoderNet);
 
-// Self-supervised heads: next-event fields and masked fields.
+// Self-supervised heads: next-event fields and masked fields. The next-category head is
+// either its own Linear layer or tied to the category embedding table (logits = h E^T +
+// a bias per category; EncoderConfig::tied_category_head), so that the items the encoder
+// reads and the items it predicts live in one space.
 struct HeadsImpl : torch::nn::Module {
-  HeadsImpl(int d_model, const FieldSizes& sizes);
-  torch::nn::Linear next_category{nullptr}, next_product{nullptr}, next_type{nullptr};
+  HeadsImpl(int d_model, const FieldSizes& sizes, bool tied_category);
+  // Next-category logits of encoder outputs h [..., d] -> [..., categories].
+  torch::Tensor NextCategory(const torch::Tensor& h, const EncoderNetImpl& net);
+
+  torch::nn::Linear next_category{nullptr};  // null when tied
+  torch::Tensor next_category_bias;          // defined when tied
+  torch::nn::Linear next_product{nullptr}, next_type{nullptr};
   torch::nn::Linear mask_category{nullptr}, mask_product{nullptr}, mask_type{nullptr};
 };
 TORCH_MODULE(Heads);

@@ -98,6 +98,32 @@ TEST_F(ArtifactTest, BadValueIsNamed) {
   EXPECT_NE(msg.find("key 'heads' must divide d_model"), std::string::npos) << msg;
 }
 
+TEST_F(ArtifactTest, OlderFormatNamesTheFormatsAndTheFix) {
+  Write("config.txt",
+        std::regex_replace(Read("config.txt"), std::regex("format = 2"), "format = 1"));
+  const std::string msg = LoadError();
+  EXPECT_NE(msg.find("config.txt: key 'format' is 1, this build reads format 2 (retrain the "
+                     "model with this build's intentstream-train)"),
+            std::string::npos)
+      << msg;
+}
+
+TEST_F(ArtifactTest, HeadLayoutIsCheckedAgainstTheWeights) {
+  Write("config.txt",
+        std::regex_replace(Read("config.txt"), std::regex("next_category_head = tied"),
+                           "next_category_head = linear"));
+  std::string msg = LoadError();
+  EXPECT_NE(msg.find("weights.pt: tensor 'heads.next_category.weight' missing"), std::string::npos)
+      << msg;
+  Write("config.txt",
+        std::regex_replace(Read("config.txt"), std::regex("next_category_head = linear"),
+                           "next_category_head = both"));
+  msg = LoadError();
+  EXPECT_NE(msg.find("key 'next_category_head' must be 'tied' or 'linear', not 'both'"),
+            std::string::npos)
+      << msg;
+}
+
 TEST_F(ArtifactTest, MissingDirectory) {
   EXPECT_THROW(SessionModel::Load((dir_ / "nope").string()), ModelError);
 }

@@ -7,9 +7,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "model/evaluation.h"
-#include "test_util.h"
-
 namespace intentstream::model {
 namespace {
 
@@ -52,6 +49,11 @@ TEST_F(DatasetTest, JsonLinesMergeLinkedAnonymousHistoryIntoCustomer) {
   DatasetSummary summary;
   const auto timelines = LoadTimelines({dir_.string()}, CsvMapping{}, &summary);
   EXPECT_EQ(summary.bad_lines, 1);
+  ASSERT_EQ(summary.bad_line_reports.size(), 1u);
+  EXPECT_EQ(summary.bad_line_reports[0].rfind(
+                (dir_ / "web-events.jsonl").string() + ":3: not a WebEvent: ", 0),
+            0u)
+      << summary.bad_line_reports[0];
   EXPECT_EQ(summary.merged_anonymous_ids, 1);
   ASSERT_EQ(timelines.size(), 2u);  // a-2 and c-1 (a-1 folded into c-1)
   EXPECT_EQ(timelines[0].visitor_id, "a-2");
@@ -81,6 +83,11 @@ TEST_F(DatasetTest, CsvWithColumnMapping) {
   const auto timelines = LoadTimelines({(dir_ / "clicks.csv").string()}, m, &summary);
   EXPECT_EQ(summary.csv_rows, 4);
   EXPECT_EQ(summary.bad_lines, 1);
+  ASSERT_EQ(summary.bad_line_reports.size(), 1u);
+  EXPECT_EQ(summary.bad_line_reports[0],
+            (dir_ / "clicks.csv").string() +
+                ":5: time 'bad-time' (column ts) is not Unix seconds, Unix milliseconds or "
+                "ISO 8601");
   ASSERT_EQ(timelines.size(), 3u);
   ASSERT_EQ(timelines[0].events.size(), 2u);
   EXPECT_EQ(timelines[0].events[1].time_ms() - timelines[0].events[0].time_ms(), 30000);
@@ -88,6 +95,44 @@ TEST_F(DatasetTest, CsvWithColumnMapping) {
   EXPECT_EQ(timelines[1].events[0].time_ms(), 1709287200000);
   EXPECT_EQ(timelines[2].events[0].category(), "/a;b");
   EXPECT_EQ(timelines[2].events[0].time_ms(), 1709287200123);
+}
+
+TEST_F(DatasetTest, CsvWithoutHeaderTabsFractionalSecondsAndIsoOffsets) {
+  Write("clicks.tsv.csv",
+        "s1\t1709287200.25\t/loans\n"
+        "s1\t2024-03-01T11:00:01.5+01:00\t\"/two\nlines\"\n"
+        "s1\t1709287202\n"    // too few fields
+        "\t1709287203\t/x\n"  // no visitor
+        "s2\t2024-03-01 10:00:00Z\t/cards\n");
+  CsvMapping m;
+  m.header = false;
+  m.visitor = "0";
+  m.time = "1";
+  m.item = "2";
+  m.delimiter = '\t';
+  DatasetSummary summary;
+  const auto path = (dir_ / "clicks.tsv.csv").string();
+  const auto timelines = LoadTimelines({path}, m, &summary);
+  EXPECT_EQ(summary.csv_rows, 3);
+  ASSERT_EQ(summary.bad_line_reports.size(), 2u);
+  EXPECT_EQ(summary.bad_line_reports[0],
+            path + ":4: 2 fields, the mapping needs 3 (delimiter '\\t')");
+  EXPECT_EQ(summary.bad_line_reports[1], path + ":5: empty visitor id (column 0)");
+  ASSERT_EQ(timelines.size(), 2u);
+  ASSERT_EQ(timelines[0].events.size(), 2u);
+  EXPECT_EQ(timelines[0].events[0].time_ms(), 1709287200250);
+  EXPECT_EQ(timelines[0].events[1].time_ms(), 1709287201500);
+  EXPECT_EQ(timelines[0].events[1].category(), "/two\nlines");
+  EXPECT_EQ(timelines[1].events[0].time_ms(), 1709287200000);
+
+  m.item = "page";  // names need a header
+  try {
+    LoadTimelines({path}, m, &summary);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": --csv-item 'page' must be a 0-based column index: the CSV has no header");
+  }
 }
 
 TEST_F(DatasetTest, MissingCsvColumnIsNamed) {
@@ -102,35 +147,33 @@ TEST_F(DatasetTest, MissingCsvColumnIsNamed) {
   }
 }
 
-TEST(EvaluationTest, BaselinesAndMetrics) {
-  const Tokenizer tok = testing::SmallTokenizer();
-  Timeline t;
-  t.visitor_id = "v";
-  const char* pages[] = {"/loans", "/mortgages", "/loans", "/mortgages", "/loans"};
-  for (int i = 0; i < 5; ++i) {
-    t.events.emplace_back();
-    t.events.back().set_time_ms(i * 1000);
-    t.events.back().set_category(pages[i]);
-  }
-  const std::vector<Timeline> train{t};
-  TransitionBaseline trans;
-  trans.Fit(train, tok, 60000);
-  const auto top = trans.TopK(tok.CategoryId("/loans"), 1, {});
-  ASSERT_EQ(top.size(), 1u);
-  EXPECT_EQ(top[0], tok.CategoryId("/mortgages"));
-  const auto cases = BuildNextItemCases(train, tok, 60000, 100, 1);
-  ASSERT_EQ(cases.size(), 1u);
-  EXPECT_EQ(cases[0].target, 4u);
-  RankMetrics m;
-  m.k = 2;
-  m.Add({5, 7}, 7);
-  m.Add({5, 7}, 9);
-  EXPECT_DOUBLE_EQ(m.Recall(), 0.5);
-  EXPECT_DOUBLE_EQ(m.Mrr(), 0.25);
-}
-
 TEST(CsvTimeTest, Forms) {
   int64_t ms = 0;
+  EXPECT_TRUE(ParseCsvTime("1709287200.123", &ms));
+  EXPECT_EQ(ms, 1709287200123);
+  EXPECT_TRUE(ParseCsvTime("2024-03-01T10:00:00+02:00", &ms));
+  EXPECT_EQ(ms, 1709287200000 - 2 * 3600000);
+  EXPECT_TRUE(ParseCsvTime("2024-03-01T10:00:00.5-0130", &ms));
+  EXPECT_EQ(ms, 1709287200500 + 90 * 60000);
+  EXPECT_TRUE(ParseCsvTime("2024-03-01T10:00", &ms));
+  EXPECT_EQ(ms, 1709287200000);
+  EXPECT_TRUE(ParseCsvTime(" 1709287200 ", &ms));
+  EXPECT_EQ(ms, 1709287200000);
+  EXPECT_FALSE(ParseCsvTime("2024-02-30", &ms));
+  EXPECT_FALSE(ParseCsvTime("2024-03-01T25:00:00Z", &ms));
+  EXPECT_FALSE(ParseCsvTime("2024-03-01T10:00:00Zjunk", &ms));
+  EXPECT_FALSE(ParseCsvTime("1709287200abc", &ms));
+  // Forced formats: small numbers as milliseconds, large ones as seconds, ISO only.
+  EXPECT_TRUE(ParseCsvTime("5000", &ms, CsvTimeFormat::kUnixMilliseconds));
+  EXPECT_EQ(ms, 5000);
+  EXPECT_TRUE(ParseCsvTime("1709287200", &ms, CsvTimeFormat::kUnixSeconds));
+  EXPECT_EQ(ms, 1709287200000);
+  EXPECT_FALSE(ParseCsvTime("1709287200", &ms, CsvTimeFormat::kIso8601));
+  EXPECT_FALSE(ParseCsvTime("2024-03-01", &ms, CsvTimeFormat::kUnixSeconds));
+  CsvTimeFormat f = CsvTimeFormat::kAuto;
+  EXPECT_TRUE(ParseCsvTimeFormat("unix-ms", &f));
+  EXPECT_EQ(f, CsvTimeFormat::kUnixMilliseconds);
+  EXPECT_FALSE(ParseCsvTimeFormat("seconds", &f));
   EXPECT_TRUE(ParseCsvTime("1709287200", &ms));
   EXPECT_EQ(ms, 1709287200000);
   EXPECT_TRUE(ParseCsvTime("2024-03-01T10:00:00.250Z", &ms));
