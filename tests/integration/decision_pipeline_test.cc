@@ -294,7 +294,7 @@ TEST_F(DecisionPipelineTest, OutputFormatJsonWritesProtobufsJsonMapping) {
   options_.output_json = true;  // output.format = json
   testing::TestProducer producer(cluster_.bootstrap_servers());
   producer.Send(topics_.profiles, "cust-1", Profile("cust-1", true).SerializeAsString());
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {  // four pages cross the travel threshold (rules-v2)
     producer.Send(topics_.web, "anon-1",
                   testing::Web("w" + std::to_string(i), "anon-1", t0_ + i * 1000,
                                "/credit-cards/travel-rewards")
