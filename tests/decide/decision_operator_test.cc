@@ -9,10 +9,10 @@
 #include <fstream>
 #include <set>
 
-#include "decide/fake_state.h"
 #include "decide/intent_rules.h"
 #include "ingest/session_event.h"
 #include "state/visitor_state.h"
+#include "support/decision_state.h"
 
 namespace intentstream::decide {
 namespace {
@@ -114,8 +114,8 @@ class OperatorTest : public ::testing::Test {
   DecisionOptions options_;
   CountingMetrics metrics_;
   std::unique_ptr<DecisionOperator> op_;
-  testing::FakeState state_;
-  testing::CollectSink sink_;
+  testing::MemoryState state_;
+  testing::CollectingSink sink_;
   std::map<std::string, v1::VisitorState> visitors_;
 };
 
@@ -166,7 +166,7 @@ TEST_F(OperatorTest, LoginGivesRankedExplainedPolicyCheckedTiles) {
   EXPECT_EQ(d.taxonomy_version(), catalog::DefaultCatalog()->taxonomy_version());
   EXPECT_EQ(d.policy_version(), options_.Version());
   EXPECT_EQ(d.intent_model_version(), RuleIntentScorer::Version());
-  EXPECT_EQ(state_.decisions.count("c-1/home_tile"), 1u) << "the latest, for the lookup API";
+  EXPECT_EQ(state_.latest.count("c-1|home_tile"), 1u) << "the latest, for the lookup API";
   // The home screen a second later does not decide again.
   App("c-1", "home-1", kT0 + 61'000, v1::APP_ACTION_SCREEN_VIEW, "home");
   EXPECT_EQ(home_decisions(), 1);
@@ -191,9 +191,9 @@ TEST_F(OperatorTest, ClickIsVisibleToTheVeryNextDecision) {
   const auto& s = state_.offers["c-1"];
   ASSERT_EQ(s.offers_size() > 0, true);
   // The task's posterior learns from the next posterior bucket on.
-  ASSERT_FALSE(state_.task_values.empty() && false);
+  EXPECT_TRUE(state_.task_values.empty()) << "the task's posteriors are written at Flush";
   op_->Flush(state_);
-  EXPECT_EQ(state_.task_values.count("0/posteriors"), 1u);
+  EXPECT_EQ(state_.task_values.count("0|posteriors"), 1u);
 }
 
 TEST_F(OperatorTest, DismissalSuppressesForItsWindowThenTheOfferReturns) {
@@ -325,9 +325,9 @@ TEST_F(OperatorTest, ServiceIntentsNeverTrigger) {
 TEST_F(OperatorTest, SameInputSameDecisions) {
   options_.exploration_share = 0.5;  // exploration is seeded per decision
   auto run = [&] {
-    state_ = testing::FakeState();
+    state_ = testing::MemoryState();
     Profile("c-1");
-    sink_ = testing::CollectSink();
+    sink_ = testing::CollectingSink();
     visitors_.clear();
     op_.reset();
     Make();

@@ -12,11 +12,11 @@
 
 #include "catalog/catalog.h"
 #include "decide/decision_operator.h"
-#include "decide/fake_state.h"
 #include "decide/intent_rules.h"
 #include "ingest/session_event.h"
 #include "model/intent_head.h"
 #include "state/visitor_state.h"
+#include "support/decision_state.h"
 
 namespace intentstream::model {
 namespace {
@@ -92,8 +92,8 @@ class IntentHeadServingTest : public ::testing::Test {
   }
 
   decide::DecisionOptions options_;
-  testing::FakeState state_;
-  testing::CollectSink sink_;
+  testing::MemoryState state_;
+  testing::CollectingSink sink_;
   v1::VisitorState visitor_;
 };
 

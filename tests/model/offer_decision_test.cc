@@ -19,40 +19,10 @@
 #include "model/calibration.h"
 #include "model/offer_model.h"
 #include "model/offer_trainer.h"
+#include "support/decision_state.h"
 
 namespace intentstream {
 namespace {
-
-// The state stage's writer, in memory.
-class MemoryState final : public op::StateWriter {
- public:
-  const v1::CustomerProfile* Profile(std::string_view id) override {
-    const auto it = profiles.find(std::string(id));
-    return it == profiles.end() ? nullptr : &it->second;
-  }
-  const v1::CustomerOffers& Offers(std::string_view id) override { return offers[std::string(id)]; }
-  v1::CustomerOffers& MutableOffers(std::string_view id) override {
-    return offers[std::string(id)];
-  }
-  void PutDecision(std::string_view, std::string_view, const v1::Decision&) override {}
-  const std::string* TaskValue(int32_t task, std::string_view name) override {
-    const auto it = values.find({task, std::string(name)});
-    return it == values.end() ? nullptr : &it->second;
-  }
-  void PutTaskValue(int32_t task, std::string_view name, std::string value) override {
-    values[{task, std::string(name)}] = std::move(value);
-  }
-  std::map<std::string, v1::CustomerProfile> profiles;
-  std::map<std::string, v1::CustomerOffers> offers;
-  std::map<std::pair<int32_t, std::string>, std::string> values;
-};
-
-class Collect final : public op::DecisionSink {
- public:
-  void Emit(const v1::Decision& d) override { decisions.push_back(d); }
-  void Emit(const v1::Trigger&) override {}
-  std::vector<v1::Decision> decisions;
-};
 
 // A model of the catalogue's intents that learned, on synthetic visitors, that a
 // visitor clicks the offers of the intent their session shows. Trained on the 12 tile
@@ -211,8 +181,8 @@ class OfferDecisionTest : public ::testing::Test {
   LogSink sink_{LogSink::Format::kText, LogLevel::kError};
   Logger log_;
   decide::DecisionOptions options_;
-  MemoryState state_;
-  Collect out_;
+  testing::MemoryState state_;
+  testing::CollectingSink out_;
 };
 
 TEST_F(OfferDecisionTest, AnOfferAddedAtRunTimeIsRankedForVisitorsWhoseSessionsMatchIt) {
