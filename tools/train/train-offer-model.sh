@@ -20,7 +20,7 @@ fi
 nice "$build/tools/offer/intentstream-offer" journeys --world "$world" --encoder models/default \
   --out models/offer --report "$world-report" --name offer --seed 7 --threads 1
 
-bank="${BANK_CSV:-$root/../../shared/data/bank-additional.csv}"
+bank="${BANK_CSV:-$root/../shared/data/bank-additional.csv}"
 if [ -f "$bank" ]; then
   nice "$build/tools/offer/intentstream-offer" tabular --csv "$bank" --target y --leak duration
 fi
