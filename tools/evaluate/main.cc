@@ -9,9 +9,9 @@
 
 #include <map>
 
+#include "catalog/catalog.h"
 #include "common/config.h"
 #include "decide/options.h"
-#include "catalog/catalog.h"
 #include "eval/evaluation.h"
 #include "intent_head_labeller.h"
 #include "model/blas_probe.h"
@@ -55,14 +55,30 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace intentstream;
-  sim::Flags flags(
-      argc, argv,
-      {"--data", "--predictions", "--model", "--name", "--out", "--write-trivial-predictions",
-       "--threshold", "--horizon-days", "--window-days", "--epochs", "--decisions", "--catalog",
-       "--forbidden-phrases", "--forbidden-credit-phrases", "--bias-top-k", "--bias-min-points",
-       "--bias-min-impressions", "--bias-min-shown", "--intents", "--intent-head", "--encoder",
-       "--help"},
-      {"--help", "--intents"});
+  sim::Flags flags(argc, argv,
+                   {"--data",
+                    "--predictions",
+                    "--model",
+                    "--name",
+                    "--out",
+                    "--write-trivial-predictions",
+                    "--threshold",
+                    "--horizon-days",
+                    "--window-days",
+                    "--epochs",
+                    "--decisions",
+                    "--catalog",
+                    "--forbidden-phrases",
+                    "--forbidden-credit-phrases",
+                    "--bias-top-k",
+                    "--bias-min-points",
+                    "--bias-min-impressions",
+                    "--bias-min-shown",
+                    "--intents",
+                    "--intent-head",
+                    "--encoder",
+                    "--help"},
+                   {"--help", "--intents"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
     return 0;
