@@ -8,9 +8,10 @@ packages=(
   librdkafka-dev librocksdb-dev libtorch-dev libprotobuf-dev protobuf-compiler
   # libssl-dev: TLS of the HTTP endpoint, bearer-token and dead-letter digests (OpenSSL).
   prometheus-cpp-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev
   # SQLite's FTS5 (bm25) indexes the catalogue's product documents for grounded messages.
   libsqlite3-dev
+  # xgboost's C API: the gradient-boosted baseline of the offer model's trainer.
+  libxgboost-dev
   kcat prometheus gnuplot-nox curl python3 python3-yaml
   # JSON that is not a protobuf (the catalogue's files), and tool flags.
   nlohmann-json3-dev libcli11-dev
