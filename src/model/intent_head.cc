@@ -12,6 +12,7 @@
 #include "common/hash.h"
 #include "model/intent_head_net.h"
 #include "model/tokenizer.h"
+#include "model/weights_file.h"
 
 namespace intentstream::model {
 
@@ -89,16 +90,8 @@ class Keys {
   std::map<std::string, std::string> kv_;
 };
 
-std::string ShapeString(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> Parameters(IntentHeadNet& net) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : net->named_parameters()) out.emplace_back(p.key(), p.value());
-  return out;
+NamedTensors Parameters(IntentHeadNet& net) {
+  return NamedParameters(*net);
 }
 
 // y[o] = b[o] + sum_i w[o * in + i] * x[i]  (torch's Linear: weight [out, in]).
@@ -180,26 +173,8 @@ std::shared_ptr<IntentHead> IntentHead::Load(const std::string& dir) {
   c.threshold = keys.Floats("threshold", c.intents.size());
   c.seed = static_cast<uint64_t>(keys.Int("seed", 0, INT64_MAX));
   auto head = Create(c);
-  const std::string path = dir + "/weights.pt";
-  if (!std::filesystem::exists(path)) throw ModelError(path + ": weights file not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw ModelError(path + ": cannot read weights: " + e.what_without_backtrace());
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& [name, param] : Parameters(head->impl_->net)) {
-    torch::Tensor stored;
-    if (!archive.try_read(name, stored)) {
-      throw ModelError(path + ": tensor '" + name + "' missing (not an intent head's weights)");
-    }
-    if (!stored.sizes().equals(param.sizes())) {
-      throw ModelError(path + ": tensor '" + name + "' has shape " + ShapeString(stored) + " but " +
-                       config_path + " gives " + ShapeString(param));
-    }
-    param.copy_(stored);
-  }
+  LoadWeights(dir + "/weights.pt", Parameters(head->impl_->net), "not an intent head's weights",
+              config_path + " gives");
   head->impl_->config.version = c.version;
   return head;
 }
@@ -207,11 +182,7 @@ std::shared_ptr<IntentHead> IntentHead::Load(const std::string& dir) {
 void IntentHead::Save(const std::string& dir) {
   std::filesystem::create_directories(dir);
   const std::string weights = dir + "/weights.pt";
-  {
-    torch::serialize::OutputArchive archive;
-    for (auto& [name, param] : Parameters(impl_->net)) archive.write(name, param.detach());
-    archive.save_to(weights);
-  }
+  SaveWeights(weights, Parameters(impl_->net));
   auto& c = impl_->config;
   const auto body = [&] {
     std::ostringstream o;

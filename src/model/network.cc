@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "model/weights_file.h"
+
 namespace intentstream::model {
 
 int TableOfField(int field) {
@@ -119,17 +121,10 @@ torch::Tensor TokensToTensor(const std::vector<Token>& tokens) {
 
 namespace {
 
-std::vector<std::pair<std::string, torch::Tensor>> AllParameters(const SessionModel::Impl& m) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : m.net->named_parameters()) out.emplace_back("net." + p.key(), p.value());
-  for (const auto& p : m.heads->named_parameters()) out.emplace_back("heads." + p.key(), p.value());
+NamedTensors AllParameters(const SessionModel::Impl& m) {
+  NamedTensors out = NamedParameters(*m.net, "net.");
+  for (auto& p : NamedParameters(*m.heads, "heads.")) out.push_back(std::move(p));
   return out;
-}
-
-std::string ShapeString(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
 }
 
 }  // namespace
@@ -151,35 +146,15 @@ std::shared_ptr<SessionModel> SessionModel::Create(ModelConfig config, Tokenizer
 std::shared_ptr<SessionModel> SessionModel::Load(const std::string& dir) {
   LoadedArtifact art = LoadArtifactText(dir);
   auto model = Create(std::move(art.config), std::move(art.tokenizer));
-  const std::string path = dir + "/weights.pt";
-  if (!std::filesystem::exists(path)) throw ModelError(path + ": weights file not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw ModelError(path + ": cannot read weights: " + e.what_without_backtrace());
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& [name, param] : AllParameters(*model->impl_)) {
-    torch::Tensor stored;
-    if (!archive.try_read(name, stored)) {
-      throw ModelError(path + ": tensor '" + name + "' missing (weights belong to another model)");
-    }
-    if (!stored.sizes().equals(param.sizes())) {
-      throw ModelError(path + ": tensor '" + name + "' has shape " + ShapeString(stored) + " but " +
-                       dir + "/config.txt and the vocabularies give " + ShapeString(param));
-    }
-    param.copy_(stored);
-  }
+  LoadWeights(dir + "/weights.pt", AllParameters(*model->impl_), "weights belong to another model",
+              dir + "/config.txt and the vocabularies give");
   model->impl_->net->eval();
   return model;
 }
 
 void SessionModel::Save(const std::string& dir) const {
   SaveArtifactText(dir, impl_->config, impl_->tokenizer);
-  torch::serialize::OutputArchive archive;
-  for (auto& [name, param] : AllParameters(*impl_)) archive.write(name, param.detach());
-  archive.save_to(dir + "/weights.pt");
+  SaveWeights(dir + "/weights.pt", AllParameters(*impl_));
 }
 
 const ModelConfig& SessionModel::config() const {

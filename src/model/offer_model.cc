@@ -10,6 +10,7 @@
 
 #include "model/model_config.h"
 #include "model/offer_network.h"
+#include "model/weights_file.h"
 
 namespace intentstream::model {
 
@@ -190,9 +191,7 @@ void OfferModel::Save(const std::string& dir) const {
   } else {
     fs::remove(fs::path(dir) / kPersonasFile);
   }
-  torch::serialize::OutputArchive archive;
-  for (const auto& p : impl_->net->named_parameters()) archive.write(p.key(), p.value().detach());
-  archive.save_to((fs::path(dir) / kWeightsFile).string());
+  SaveWeights((fs::path(dir) / kWeightsFile).string(), NamedParameters(*impl_->net));
 }
 
 std::shared_ptr<OfferModel> OfferModel::Load(const std::string& dir) {
@@ -309,27 +308,9 @@ std::shared_ptr<OfferModel> OfferModel::Load(const std::string& dir) {
     }
   }
   auto model = Create(std::move(s));
-  const std::string path = (fs::path(dir) / kWeightsFile).string();
-  if (!fs::exists(path)) throw ModelError(path + ": weights file not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw ModelError(path + ": cannot read weights: " + e.what_without_backtrace());
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->impl_->net->named_parameters()) {
-    torch::Tensor stored;
-    if (!archive.try_read(p.key(), stored)) {
-      throw ModelError(path + ": tensor '" + p.key() +
-                       "' missing (weights belong to another model)");
-    }
-    if (!stored.sizes().equals(p.value().sizes())) {
-      throw ModelError(path + ": tensor '" + p.key() + "' has another shape than " + config_path +
-                       " and the input, offer and vocabulary files give");
-    }
-    p.value().copy_(stored);
-  }
+  LoadWeights((fs::path(dir) / kWeightsFile).string(), NamedParameters(*model->impl_->net),
+              "weights belong to another model",
+              config_path + " and the input, offer and vocabulary files give");
   model->impl_->net->eval();
   model->impl_->FoldStandardisation();
   return model;
