@@ -1,7 +1,5 @@
 #include "eval/dataset.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "common/csv.h"
+#include "common/jsonl.h"
 #include "decide/intent_rules.h"
 #include "eval/baseline_rules.h"
 #include "eval/login_features.h"
@@ -37,41 +36,26 @@ int TileOfProduct(std::string_view product) {
   return -1;
 }
 
-// Reads one JSON-lines file of protobuf messages, one record at a time.
+// One JSON-lines file of protobuf messages, read one record at a time; a line that
+// does not parse ends the file with an error (a world file is written by the generator:
+// a bad line means the wrong directory or a truncated copy, not one stray record).
 template <typename Msg>
 class JsonlStream {
  public:
-  explicit JsonlStream(const std::filesystem::path& path) : path_(path), in_(path) {
-    options_.ignore_unknown_fields = true;
-  }
-  bool ok() const { return static_cast<bool>(in_) || done_; }
-  // Advances to the next message; false at the end of the file. `error` is set when a
-  // line does not parse.
+  explicit JsonlStream(const std::filesystem::path& path) : reader_(path.string(), path.string()) {}
+  bool ok() const { return reader_.is_open(); }
+  // Advances to the next message; false at the end of the file or at a bad line, which
+  // sets `error`.
   bool Next(std::string* error) {
-    std::string line;
-    while (std::getline(in_, line)) {
-      ++line_no_;
-      if (line.empty()) continue;
-      msg_.Clear();
-      if (!google::protobuf::util::JsonStringToMessage(line, &msg_, options_).ok()) {
-        *error = path_.string() + ":" + std::to_string(line_no_) + ": not a valid " +
-                 msg_.GetDescriptor()->name();
-        done_ = true;
-        return false;
-      }
-      return true;
-    }
+    if (done_) return false;
+    if (reader_.Next(error) == jsonl::MessageReader<Msg>::Status::kMessage) return true;
     done_ = true;
     return false;
   }
-  const Msg& message() const { return msg_; }
+  const Msg& message() const { return reader_.message(); }
 
  private:
-  std::filesystem::path path_;
-  std::ifstream in_;
-  google::protobuf::util::JsonParseOptions options_;
-  Msg msg_;
-  size_t line_no_ = 0;
+  jsonl::MessageReader<Msg> reader_;
   bool done_ = false;
 };
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "catalog/catalog.h"
+#include "common/csv.h"
 
 namespace intentstream::eval {
 
@@ -25,18 +26,6 @@ double Clip(double p) {
 }
 double LogLoss(double p, bool y) {
   return y ? -std::log(Clip(p)) : -std::log(1 - Clip(p));
-}
-
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out(1);
-  for (char c : line) {
-    if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back().push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string Fixed(double v, int digits = 4) {
@@ -85,9 +74,17 @@ std::string ReadPredictions(const std::string& path, const std::vector<const Exa
                             std::vector<Prediction>* out) {
   std::ifstream in(path);
   if (!in) return "--predictions: cannot read " + path;
-  std::string line;
-  if (!std::getline(in, line)) return "--predictions: " + path + " is empty";
-  const auto header = SplitCsv(line);
+  using Status = csv::Reader::Status;
+  csv::Reader reader(in);
+  csv::Record record;
+  std::string error;
+  auto malformed = [&] {
+    return "--predictions: " + path + ":" + std::to_string(record.line) + ": " + error;
+  };
+  Status status = reader.Next(&record, &error);
+  if (status == Status::kEnd) return "--predictions: " + path + " is empty";
+  if (status == Status::kMalformed) return malformed();
+  const std::vector<std::string> header = record.fields;
   int id_col = -1, intent_col = -1, convert_col = -1;
   std::array<int, kTiles> tile_col;
   tile_col.fill(-1);
@@ -109,12 +106,10 @@ std::string ReadPredictions(const std::string& path, const std::vector<const Exa
     }
   }
   std::unordered_map<std::string, Prediction> by_id;
-  size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto cells = SplitCsv(line);
-    const std::string where = "--predictions: " + path + ":" + std::to_string(line_no) + ": ";
+  while ((status = reader.Next(&record, &error)) != Status::kEnd) {
+    if (status == Status::kMalformed) return malformed();
+    const auto& cells = record.fields;
+    const std::string where = "--predictions: " + path + ":" + std::to_string(record.line) + ": ";
     if (cells.size() != header.size())
       return where + "expected " + std::to_string(header.size()) + " columns";
     Prediction p;

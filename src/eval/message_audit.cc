@@ -1,12 +1,11 @@
 #include "eval/message_audit.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "common/jsonl.h"
 #include "decide/message_check.h"
 
 namespace intentstream::eval {
@@ -17,23 +16,15 @@ constexpr size_t kProblemsShown = 5;
 
 std::string ReadDecisions(const std::string& path, std::vector<v1::Decision>* out,
                           size_t* repeats) {
-  std::ifstream in(path);
-  if (!in) return "--decisions: cannot read " + path;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;  // a newer processor may add fields
+  jsonl::MessageReader<v1::Decision> reader(path, "--decisions: " + path);
+  if (!reader.is_open()) return "--decisions: cannot read " + path;
   std::set<std::string> seen;
-  std::string line;
-  size_t line_no = 0;
   *repeats = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    v1::Decision d;
-    const auto status = google::protobuf::util::JsonStringToMessage(line, &d, options);
-    if (!status.ok()) {
-      return "--decisions: " + path + ":" + std::to_string(line_no) +
-             ": not a Decision: " + std::string(status.message());
-    }
+  for (std::string error;;) {
+    const auto status = reader.Next(&error);
+    if (status == jsonl::MessageReader<v1::Decision>::Status::kEnd) break;
+    if (status == jsonl::MessageReader<v1::Decision>::Status::kMalformed) return error;
+    v1::Decision& d = reader.message();
     if (!seen.insert(d.decision_id()).second) {
       ++*repeats;
       continue;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "catalog/catalog.h"
+#include "common/jsonl.h"
 
 namespace intentstream::sim {
 
@@ -27,12 +28,9 @@ std::array<IntentSpec, kIntentCount> BuildIntents() {
   std::array<IntentSpec, kIntentCount> out{};
   std::array<bool, kIntentCount> have_world{};
   std::istringstream world{std::string(EmbeddedWorldFile("intents.jsonl"))};
-  std::string line;
-  int line_no = 0;
-  while (std::getline(world, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto where = "models/world/intents.jsonl:" + std::to_string(line_no);
+  jsonl::LineReader lines(world);
+  for (std::string_view line; lines.Next(&line);) {
+    const auto where = "models/world/intents.jsonl:" + std::to_string(lines.line());
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) throw std::logic_error(where + ": not a JSON object");
     const std::string id = j.value("intent", "");
