@@ -23,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "llm/chat_client.h"
+#include "support/chat_server.h"
 #include "support/wait.h"
 #include "teach/labels_file.h"
 #include "teach/llm_teacher.h"
@@ -34,63 +35,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
-
-// A chat-completions endpoint on 127.0.0.1 whose answers the test scripts: `reply`
-// gets the parsed request body and fills the response.
-class FakeChatServer {
- public:
-  using Reply = std::function<void(const json& request, httplib::Response& res)>;
-
-  explicit FakeChatServer(Reply reply) : reply_(std::move(reply)) {
-    server_.Post("/v1/chat/completions",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   json body = json::parse(req.body, nullptr, false);
-                   {
-                     std::lock_guard<std::mutex> lock(mu_);
-                     requests_.push_back(body);
-                     auth_.push_back(req.get_header_value("Authorization"));
-                   }
-                   reply_(body, res);
-                 });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    EXPECT_TRUE(testing::WaitFor([this] { return server_.is_running(); },
-                                 std::chrono::milliseconds(5000), std::chrono::milliseconds(5)));
-  }
-  ~FakeChatServer() {
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  std::vector<json> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  std::vector<std::string> auth() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return auth_;
-  }
-
- private:
-  Reply reply_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<json> requests_;
-  std::vector<std::string> auth_;
-};
-
-void Answer(httplib::Response& res, const std::string& content) {
-  const json body = {
-      {"id", "x"},
-      {"object", "chat.completion"},
-      {"choices", json::array({{{"index", 0},
-                                {"message", {{"role", "assistant"}, {"content", content}}},
-                                {"finish_reason", "stop"}}})}};
-  res.set_content(body.dump(), "application/json");
-}
 
 llm::ChatOptions Options(const std::string& url) {
   llm::ChatOptions o;
@@ -111,8 +55,9 @@ llm::ChatRequest Request() {
 }
 
 TEST(ChatClient, ReturnsTheFirstChoiceAndSendsModelSchemaAndKey) {
-  FakeChatServer server(
-      [](const json&, httplib::Response& res) { Answer(res, R"({"intents":["home_buying"]})"); });
+  testing::ChatServer server([](const json&, httplib::Response& res) {
+    testing::ChatServer::Complete(res, R"({"intents":["home_buying"]})");
+  });
   auto options = Options(server.url());
   options.api_key = "secret-token";
   llm::ChatClient client(options);
@@ -132,13 +77,13 @@ TEST(ChatClient, ReturnsTheFirstChoiceAndSendsModelSchemaAndKey) {
 
 TEST(ChatClient, RetriesA5xxThenSucceeds) {
   std::atomic<int> calls{0};
-  FakeChatServer server([&](const json&, httplib::Response& res) {
+  testing::ChatServer server([&](const json&, httplib::Response& res) {
     if (calls++ == 0) {
       res.status = 503;
       res.set_content("overloaded", "text/plain");
       return;
     }
-    Answer(res, "{}");
+    testing::ChatServer::Complete(res, "{}");
   });
   llm::ChatClient client(Options(server.url()));
   const auto r = client.Complete(Request());
@@ -149,7 +94,7 @@ TEST(ChatClient, RetriesA5xxThenSucceeds) {
 }
 
 TEST(ChatClient, GivesUpOnPersistent5xxAfterTheRetries) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
+  testing::ChatServer server([](const json&, httplib::Response& res) {
     res.status = 500;
     res.set_content("broken", "text/plain");
   });
@@ -165,7 +110,7 @@ TEST(ChatClient, GivesUpOnPersistent5xxAfterTheRetries) {
 }
 
 TEST(ChatClient, DoesNotRetryOtherClientErrors) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
+  testing::ChatServer server([](const json&, httplib::Response& res) {
     res.status = 401;
     res.set_content("no key", "text/plain");
   });
@@ -177,9 +122,9 @@ TEST(ChatClient, DoesNotRetryOtherClientErrors) {
 }
 
 TEST(ChatClient, TimesOutOnASlowServer) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
+  testing::ChatServer server([](const json&, httplib::Response& res) {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
-    Answer(res, "{}");
+    testing::ChatServer::Complete(res, "{}");
   });
   auto options = Options(server.url());
   options.timeout_ms = 100;
@@ -213,7 +158,7 @@ TEST(ChatClient, ConnectionRefusedIsAConnectionError) {
 }
 
 TEST(ChatClient, NotAChatCompletionsBodyIsABadResponse) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
+  testing::ChatServer server([](const json&, httplib::Response& res) {
     res.set_content(R"({"hello": "world"})", "application/json");
   });
   llm::ChatClient client(Options(server.url()));
@@ -224,14 +169,14 @@ TEST(ChatClient, NotAChatCompletionsBodyIsABadResponse) {
 }
 
 TEST(ChatClient, DowngradesTheResponseFormatWhenTheServerRefusesIt) {
-  FakeChatServer server([](const json& request, httplib::Response& res) {
+  testing::ChatServer server([](const json& request, httplib::Response& res) {
     if (request.contains("response_format") &&
         request["response_format"]["type"] == "json_schema") {
       res.status = 400;
       res.set_content("response_format json_schema not supported", "text/plain");
       return;
     }
-    Answer(res, "{}");
+    testing::ChatServer::Complete(res, "{}");
   });
   llm::ChatClient client(Options(server.url()));
   const auto r = client.Complete(Request());
@@ -264,7 +209,7 @@ v1::SessionEvent WebPage(int64_t ms, const std::string& category, uint64_t key) 
 }
 
 struct TeacherFixture {
-  explicit TeacherFixture(FakeChatServer& server, int max_retries = 0)
+  explicit TeacherFixture(testing::ChatServer& server, int max_retries = 0)
       : catalog(catalog::DefaultCatalog()),
         client([&] {
           auto o = Options(server.url());
@@ -296,8 +241,9 @@ struct TeacherFixture {
 };
 
 TEST(LlmTeacher, LabelsFromAValidAnswerAndCachesIt) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
-    Answer(res, R"({"intents": ["refinancing", "home_buying"], "reason": "mortgage pages"})");
+  testing::ChatServer server([](const json&, httplib::Response& res) {
+    testing::ChatServer::Complete(
+        res, R"({"intents": ["refinancing", "home_buying"], "reason": "mortgage pages"})");
   });
   TeacherFixture f(server);
   const auto label = f.teacher.Label(f.session);
@@ -335,8 +281,8 @@ TEST(LlmTeacher, AnswerCheckRejectsNonJsonBadShapeAndUnknownIds) {
 }
 
 TEST(LlmTeacher, NonJsonAnswersAreAskedAgainThenFallBackToTheRules) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
-    Answer(res, "This visitor is clearly buying a home.");
+  testing::ChatServer server([](const json&, httplib::Response& res) {
+    testing::ChatServer::Complete(res, "This visitor is clearly buying a home.");
   });
   TeacherFixture f(server);
   const auto label = f.teacher.Label(f.session);
@@ -354,8 +300,8 @@ TEST(LlmTeacher, NonJsonAnswersAreAskedAgainThenFallBackToTheRules) {
 }
 
 TEST(LlmTeacher, UnknownIntentFallsBackCountedByReason) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
-    Answer(res, R"({"intents": ["yacht_purchase"]})");
+  testing::ChatServer server([](const json&, httplib::Response& res) {
+    testing::ChatServer::Complete(res, R"({"intents": ["yacht_purchase"]})");
   });
   TeacherFixture f(server);
   const auto label = f.teacher.Label(f.session);
@@ -368,16 +314,16 @@ TEST(LlmTeacher, UnknownIntentFallsBackCountedByReason) {
 
 TEST(LlmTeacher, ServerErrorsAndTimeoutsFallBackAndNoSessionIsSkipped) {
   std::atomic<int> calls{0};
-  FakeChatServer server([&](const json&, httplib::Response& res) {
+  testing::ChatServer server([&](const json&, httplib::Response& res) {
     const int n = calls++;
     if (n % 3 == 0) {
       res.status = 502;
       res.set_content("bad gateway", "text/plain");
     } else if (n % 3 == 1) {
       std::this_thread::sleep_for(std::chrono::milliseconds(800));  // past timeout_ms
-      Answer(res, R"({"intents": ["home_buying"]})");
+      testing::ChatServer::Complete(res, R"({"intents": ["home_buying"]})");
     } else {
-      Answer(res, R"({"intents": ["home_buying"]})");
+      testing::ChatServer::Complete(res, R"({"intents": ["home_buying"]})");
     }
   });
   TeacherFixture f(server);
@@ -420,26 +366,27 @@ std::string SchemaName(const json& request) {
 }
 
 TEST(TaxonomyProposal, GenerateReviewRefineProducesReviewableCandidates) {
-  FakeChatServer server([](const json& request, httplib::Response& res) {
+  testing::ChatServer server([](const json& request, httplib::Response& res) {
     if (SchemaName(request) == "review") {
-      Answer(res, R"({"issues": ["pet_cover overlaps nothing; keep it marketing"]})");
+      testing::ChatServer::Complete(
+          res, R"({"issues": ["pet_cover overlaps nothing; keep it marketing"]})");
       return;
     }
     const bool refine = request["messages"][1]["content"].get<std::string>().find("Issues found") !=
                         std::string::npos;
-    Answer(res, json{{"intents",
-                      {{{"id", "home_buying"},
-                        {"name", "Home buying"},
-                        {"description",
-                         "Researching or preparing to buy a first or next "
-                         "home with a mortgage."},
-                        {"marketing", true}},
-                       {{"id", "pet_cover"},
-                        {"name", refine ? "Pet insurance" : "Pets"},
-                        {"description", "Looking for insurance for a pet."},
-                        {"examples", {"/insurance/pet"}},
-                        {"marketing", true}}}}}
-                    .dump());
+    testing::ChatServer::Complete(res, json{{"intents",
+                                             {{{"id", "home_buying"},
+                                               {"name", "Home buying"},
+                                               {"description",
+                                                "Researching or preparing to buy a first or next "
+                                                "home with a mortgage."},
+                                               {"marketing", true}},
+                                              {{"id", "pet_cover"},
+                                               {"name", refine ? "Pet insurance" : "Pets"},
+                                               {"description", "Looking for insurance for a pet."},
+                                               {"examples", {"/insurance/pet"}},
+                                               {"marketing", true}}}}}
+                                           .dump());
   });
   auto options = Options(server.url());
   llm::ChatClient client(options);
@@ -460,8 +407,9 @@ TEST(TaxonomyProposal, GenerateReviewRefineProducesReviewableCandidates) {
 }
 
 TEST(TaxonomyProposal, InvalidAnswersKeepTheTaxonomyTheStepStartedFrom) {
-  FakeChatServer server([](const json&, httplib::Response& res) {
-    Answer(res, R"({"intents": [{"id": "Not Snake", "name": "x", "description": "y"}]})");
+  testing::ChatServer server([](const json&, httplib::Response& res) {
+    testing::ChatServer::Complete(
+        res, R"({"intents": [{"id": "Not Snake", "name": "x", "description": "y"}]})");
   });
   llm::ChatClient client(Options(server.url()));
   const auto catalog = catalog::DefaultCatalog();

@@ -208,7 +208,7 @@ TEST_F(RephraserTest, PublishesAcceptedRephrasesForEveryOfferAndIntent) {
       }),
       std::chrono::seconds(5));
   EXPECT_EQ(counter_.count("accepted"), Keys());
-  EXPECT_EQ(server_->requests(), Keys());
+  EXPECT_EQ(server_->requests_served(), Keys());
   const std::string* card = TravelCard();
   ASSERT_NE(card, nullptr);
   EXPECT_EQ(card->rfind("Abroad a lot? Made for spending abroad.", 0), 0u) << *card;
