@@ -1,6 +1,7 @@
 // intentstream: the processor's command line. Thin: parse flags, build options, call the
 // runtime library.
 #include <prometheus/registry.h>
+#include <CLI/CLI.hpp>
 
 #include <pthread.h>
 #include <signal.h>
@@ -9,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -44,44 +44,21 @@ using intentstream::Logger;
 using intentstream::LogSink;
 namespace rt = intentstream::runtime;
 
-constexpr const char* kUsage = R"(intentstream - streaming intent and next-best-offer processor
-
-usage:
-  intentstream run [--config FILE] [--set KEY=VALUE]... [--embedded]
-                   [--replay DIR | --generate [--customers N] [--days N] [--rate N]
-                   [--seed N]] [--exit-when-idle-ms N] [--decisions-out FILE]
-  intentstream help-config     print every configuration key with its default
-  intentstream version
-
-run options:
-  --config FILE          properties file (key = value lines)
-  --set KEY=VALUE        override one key (repeatable); highest precedence
-  --embedded             start librdkafka's mock Kafka cluster in-process, create the
-                         topics and print its bootstrap address (for kcat)
-  --replay DIR           produce DIR/{customer-profiles,web-events,identity-links,
-                         app-events}.jsonl into the input topics before processing
-  --generate             produce the journey generator's synthetic bank traffic
-                         into the input topics while processing (docs/journeys.md):
-    --customers N        customers in the generated world (default 500)
-    --days N             days of activity (default 14)
-    --rate N             records per second, 0 = as fast as possible (default 20000)
-    --seed N             generator seed (default 1)
-  --exit-when-idle-ms N  exit once all partitions are drained and idle for N ms
-  --decisions-out FILE   also write every decision (as produced to the decisions topic)
-                         to FILE, one JSON object per line (protobuf's JSON mapping), for
-                         intentstream-evaluate --decisions
-
+// Printed after CLI11's generated help.
+constexpr const char* kFooter = R"(
 Environment: INTENTSTREAM_<KEY> (upper case, '.' as '_') overrides the file; any other
 INTENTSTREAM_ variable is an error, except INTENTSTREAM_HTTP_AUTH_TOKEN (the bearer
 token of /v1/..., instead of http.auth_token_file).
 Any librdkafka property can be given as kafka.<name>, kafka.consumer.<name> or
 kafka.producer.<name> (TLS, SASL, tuning). SIGINT/SIGTERM drain, commit and exit.
+Precedence, lowest first: defaults, --config, environment, the shorthands --embedded and
+--exit-when-idle-ms, then each --set in order.
 )";
 
 struct RunFlags {
   std::string config_file;
   std::vector<std::string> assignments;
-  std::optional<std::string> replay_dir;
+  std::string replay_dir;  // empty: no replay
   bool generate = false;
   // A small world by default: the demo should finish in seconds.
   intentstream::sim::WorldOptions world = [] {
@@ -302,8 +279,8 @@ int Run(const RunFlags& flags) {
                                                  : options.kafka_consumer.at("bootstrap.servers");
   }
 
-  if (flags.replay_dir) {
-    rt::ReplayDirectory(*flags.replay_dir, options.topics, bootstrap, log);
+  if (!flags.replay_dir.empty()) {
+    rt::ReplayDirectory(flags.replay_dir, options.topics, bootstrap, log);
   }
 
   std::unique_ptr<intentstream::model::IncrementalEncoder> encoder;
@@ -401,77 +378,84 @@ int Run(const RunFlags& flags) {
   return 0;
 }
 
+int PrintConfigReference() {
+  std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
+  std::puts("\nDecision stage (catalogue, policy, triggers):\n");
+  std::fputs(intentstream::OptionsReference(intentstream::decide::DecisionOptionSpecs()).c_str(),
+             stdout);
+  std::puts(
+      "\nChat-completions endpoint of decision.messages.rephrase (the same client as "
+      "intentstream-teach's LLM teacher; the key comes from INTENTSTREAM_LLM_API_KEY):\n");
+  std::fputs(intentstream::OptionsReference(intentstream::llm::ChatOptionSpecs()).c_str(), stdout);
+  std::puts(
+      "\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
+      "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
+  return 0;
+}
+
 int Main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
-      std::strcmp(argv[1], "help") == 0) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  CLI::App app{"intentstream - streaming intent and next-best-offer processor"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  auto* version = app.add_subcommand("version", "print the version");
+  auto* help_config =
+      app.add_subcommand("help-config", "print every configuration key with its default");
+  auto* run = app.add_subcommand("run", "consume the input topics and process them");
+
+  RunFlags flags;
+  bool embedded = false;
+  int64_t exit_when_idle_ms = -1;
+  std::vector<std::string> sets;
+  run->add_option("--config", flags.config_file, "properties file (key = value lines)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--set", sets, "override one key, KEY=VALUE (repeatable); highest precedence")
+      ->allow_extra_args(false);
+  run->add_flag("--embedded", embedded,
+                "start librdkafka's mock Kafka cluster in-process, create the topics and "
+                "print its bootstrap address (for kcat)");
+  auto* replay = run->add_option(
+      "--replay", flags.replay_dir,
+      "produce DIR/{customer-profiles,web-events,identity-links,app-events}.jsonl into "
+      "the input topics before processing");
+  auto* generate = run->add_flag("--generate", flags.generate,
+                                 "produce the journey generator's synthetic bank traffic into "
+                                 "the input topics while processing (docs/journeys.md)");
+  replay->excludes(generate);
+  run->add_option("--customers", flags.world.customers, "customers in the generated world")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000'000));
+  run->add_option("--days", flags.world.days, "days of activity")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  run->add_option("--rate", flags.rate_per_s, "records per second, 0 = as fast as possible")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  run->add_option("--seed", flags.world.seed, "generator seed")->capture_default_str();
+  run->add_option("--exit-when-idle-ms", exit_when_idle_ms,
+                  "exit once all partitions are drained and idle for N ms")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--decisions-out", flags.decisions_out,
+                  "also write every decision (as produced to the decisions topic) to FILE, one "
+                  "JSON object per line (protobuf's JSON mapping), for intentstream-evaluate "
+                  "--decisions");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError that exits 0; a flag error exits 2, as configuration does.
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  const std::string command = argv[1];
-  if (command == "version") {
+
+  if (version->parsed()) {
     std::printf("intentstream %s\n", rt::Processor::Version().c_str());
     return 0;
   }
-  if (command == "help-config") {
-    std::fputs(intentstream::OptionsReference(rt::ProcessorOptionSpecs()).c_str(), stdout);
-    std::puts("\nDecision stage (catalogue, policy, triggers):\n");
-    std::fputs(intentstream::OptionsReference(intentstream::decide::DecisionOptionSpecs()).c_str(),
-               stdout);
-    std::puts(
-        "\nChat-completions endpoint of decision.messages.rephrase (the same client as "
-        "intentstream-teach's LLM teacher; the key comes from INTENTSTREAM_LLM_API_KEY):\n");
-    std::fputs(intentstream::OptionsReference(intentstream::llm::ChatOptionSpecs()).c_str(),
-               stdout);
-    std::puts(
-        "\nAny librdkafka property: `kafka.<name>` (consumer and producer), "
-        "`kafka.consumer.<name>`, `kafka.producer.<name>`.");
-    return 0;
+  if (help_config->parsed()) return PrintConfigReference();
+  if (embedded) flags.assignments.push_back("embedded=true");
+  if (exit_when_idle_ms >= 0) {
+    flags.assignments.push_back("processing.exit_when_idle_ms=" +
+                                std::to_string(exit_when_idle_ms));
   }
-  if (command != "run") {
-    std::fprintf(stderr, "intentstream: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-    return 2;
-  }
-  RunFlags flags;
-  for (int i = 2; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](const char* name) -> std::string {
-      if (i + 1 >= argc) throw ConfigError(name, "flag needs a value");
-      return argv[++i];
-    };
-    if (arg == "--config") {
-      flags.config_file = value("--config");
-    } else if (arg == "--set") {
-      flags.assignments.push_back(value("--set"));
-    } else if (arg == "--embedded") {
-      flags.assignments.push_back("embedded=true");
-    } else if (arg == "--replay") {
-      flags.replay_dir = value("--replay");
-    } else if (arg == "--generate") {
-      flags.generate = true;
-    } else if (arg == "--customers") {
-      flags.world.customers =
-          intentstream::ParseInt("--customers", value("--customers"), 1, 10'000'000);
-    } else if (arg == "--days") {
-      flags.world.days =
-          static_cast<int32_t>(intentstream::ParseInt("--days", value("--days"), 1, 3650));
-    } else if (arg == "--rate") {
-      flags.rate_per_s =
-          static_cast<double>(intentstream::ParseInt("--rate", value("--rate"), 0, 10'000'000));
-    } else if (arg == "--seed") {
-      flags.world.seed =
-          static_cast<uint64_t>(intentstream::ParseInt("--seed", value("--seed"), 0, INT64_MAX));
-    } else if (arg == "--decisions-out") {
-      flags.decisions_out = value("--decisions-out");
-    } else if (arg == "--exit-when-idle-ms") {
-      flags.assignments.push_back("processing.exit_when_idle_ms=" + value("--exit-when-idle-ms"));
-    } else {
-      std::fprintf(stderr, "intentstream: unknown flag '%s' (see --help)\n", arg.c_str());
-      return 2;
-    }
-  }
-  if (flags.generate && flags.replay_dir) {
-    throw ConfigError("--generate", "use either --generate or --replay, not both");
-  }
+  flags.assignments.insert(flags.assignments.end(), sets.begin(), sets.end());
   if (const std::string err = flags.world.Validate(); !err.empty())
     throw ConfigError("--generate", err);
   return Run(flags);
