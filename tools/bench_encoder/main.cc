@@ -10,6 +10,7 @@
 //   intentstream-bench-encoder [--model DIR] [--visitors N] [--batch N] [--quick]
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -208,24 +209,17 @@ int main(int argc, char** argv) {
   int batch = 512;
   bool quick = false;
   bool profile_only = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--model" && i + 1 < argc) {
-      model_dir = argv[++i];
-    } else if (a == "--visitors" && i + 1 < argc) {
-      visitors = std::atoi(argv[++i]);
-    } else if (a == "--batch" && i + 1 < argc) {
-      batch = std::atoi(argv[++i]);
-    } else if (a == "--quick") {
-      quick = true;
-    } else if (a == "--profile-incremental") {
-      profile_only = true;  // only the incremental phase, for a profiler
-    } else {
-      std::fprintf(stderr, "usage: %s [--model DIR] [--visitors N] [--batch N] [--quick]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
+  CLI::App app{"intentstream-bench-encoder: single-thread throughput of the session encoder"};
+  app.add_option("--model", model_dir, "model directory (default: a random model)");
+  app.add_option("--visitors", visitors, "visitors")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
+  app.add_option("--batch", batch, "visitors per encoder call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
+  app.add_flag("--quick", quick, "shorter timings");
+  app.add_flag("--profile-incremental", profile_only, "only the incremental phase, for a profiler");
+  CLI11_PARSE(app, argc, argv);
   try {
     // One thread for everything: the figures are per core.
     model::SetComputeThreads(1);

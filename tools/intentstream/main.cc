@@ -433,7 +433,7 @@ int Main(int argc, char** argv) {
   run->add_option("--seed", flags.world.seed, "generator seed")->capture_default_str();
   run->add_option("--exit-when-idle-ms", exit_when_idle_ms,
                   "exit once all partitions are drained and idle for N ms")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
   run->add_option("--decisions-out", flags.decisions_out,
                   "also write every decision (as produced to the decisions topic) to FILE, one "
                   "JSON object per line (protobuf's JSON mapping), for intentstream-evaluate "
