@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <random>
 
 namespace intentstream::model {
 
@@ -153,6 +154,55 @@ std::string FormatReliability(const std::vector<ReliabilityBin>& bins) {
     out += buf;
   }
   return out;
+}
+
+namespace {
+
+// Each resample's AUC of every model in `models` (the same rows for all of them).
+std::vector<std::vector<double>> BootstrapAucs(std::span<const std::span<const double>> models,
+                                               std::span<const int> y, int resamples,
+                                               uint64_t seed) {
+  std::mt19937_64 rng(seed);  // exactly specified: the same draws with any library
+  const size_t n = y.size();
+  std::vector<std::vector<double>> out(models.size());
+  std::vector<size_t> rows(n);
+  std::vector<double> p(n);
+  std::vector<int> yy(n);
+  for (int r = 0; r < resamples && n > 0; ++r) {
+    for (size_t i = 0; i < n; ++i) rows[i] = static_cast<size_t>(rng() % n);
+    for (size_t i = 0; i < n; ++i) yy[i] = y[rows[i]];
+    for (size_t m = 0; m < models.size(); ++m) {
+      for (size_t i = 0; i < n; ++i) p[i] = models[m][rows[i]];
+      out[m].push_back(RocAuc(p, yy));
+    }
+  }
+  return out;
+}
+
+Interval Percentiles(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+  };
+  return {at(0.025), at(0.975)};
+}
+
+}  // namespace
+
+Interval RocAucInterval(std::span<const double> p, std::span<const int> y, int resamples,
+                        uint64_t seed) {
+  const std::span<const double> models[] = {p};
+  return Percentiles(BootstrapAucs(models, y, resamples, seed)[0]);
+}
+
+Interval RocAucDifferenceInterval(std::span<const double> a, std::span<const double> b,
+                                  std::span<const int> y, int resamples, uint64_t seed) {
+  const std::span<const double> models[] = {a, b};
+  const auto aucs = BootstrapAucs(models, y, resamples, seed);
+  std::vector<double> diff(aucs[0].size());
+  for (size_t i = 0; i < diff.size(); ++i) diff[i] = aucs[0][i] - aucs[1][i];
+  return Percentiles(std::move(diff));
 }
 
 BinaryMetrics Evaluate(const std::string& model, std::span<const double> p, std::span<const int> y,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,10 +39,24 @@ double ExpectedCalibrationError(const std::vector<ReliabilityBin>& bins);
 // Markdown table of the bins that hold predictions.
 std::string FormatReliability(const std::vector<ReliabilityBin>& bins);
 
+// A 95% percentile interval from a seeded bootstrap over the rows: a test split of a few
+// hundred positives moves ROC AUC by a few hundredths, so model comparisons say whether
+// their difference is larger than that.
+struct Interval {
+  double lower = 0, upper = 0;
+  bool Contains(double v) const { return lower <= v && v <= upper; }
+};
+Interval RocAucInterval(std::span<const double> p, std::span<const int> y, int resamples,
+                        uint64_t seed);
+// AUC(a) - AUC(b) on the same resamples (paired: both models scored on each resample).
+Interval RocAucDifferenceInterval(std::span<const double> a, std::span<const double> b,
+                                  std::span<const int> y, int resamples, uint64_t seed);
+
 struct BinaryMetrics {
   std::string model;
   size_t rows = 0, positives = 0;
   double roc_auc = 0, pr_auc = 0, log_loss = 0;
+  Interval roc_auc_95;  // set by callers that bootstrap (Evaluate leaves it empty)
   double threshold = 0.5, precision = 0, recall = 0, f1 = 0;
   double ece = 0;
 };

@@ -9,6 +9,9 @@ namespace intentstream::model {
 
 namespace {
 
+constexpr int kBootstrapResamples = 1000;
+constexpr uint64_t kBootstrapSeed = 7;
+
 OfferTrainData AsTrainData(const TabularMatrix& m) {
   OfferTrainData d;
   d.inputs.rows = m.rows;
@@ -39,10 +42,14 @@ TabularVariant RunVariant(const std::string& name, const TabularData& data,
   const auto xtr = TabularData::Joined(data, data.train);
   const auto xva = TabularData::Joined(data, data.validation);
   const auto xte = TabularData::Joined(data, data.test);
+  std::vector<std::vector<double>> test_predictions;  // per model, in v.models' order
   auto add = [&](const std::string& model, const std::vector<double>& pva,
                  const std::vector<double>& pte) {
     const double threshold = BestF1Threshold(pva, data.validation.y);
     v.models.push_back(Evaluate(model, pte, data.test.y, threshold));
+    v.models.back().roc_auc_95 =
+        RocAucInterval(pte, data.test.y, kBootstrapResamples, kBootstrapSeed);
+    test_predictions.push_back(pte);
   };
   {
     LogisticRegression lr;
@@ -96,6 +103,13 @@ TabularVariant RunVariant(const std::string& name, const TabularData& data,
     add("fused model (gate + " + std::to_string(o.net.branches) + " branches)", pva, pte);
     v.fused_reliability = FormatReliability(Reliability(pte, data.test.y));
   }
+  // The fused model (last) against each baseline, on the same resamples.
+  for (size_t m = 0; m + 1 < v.models.size(); ++m) {
+    v.fused_minus.push_back(
+        {v.models[m].model, v.models.back().roc_auc - v.models[m].roc_auc,
+         RocAucDifferenceInterval(test_predictions.back(), test_predictions[m], data.test.y,
+                                  kBootstrapResamples, kBootstrapSeed)});
+  }
   return v;
 }
 
@@ -143,14 +157,25 @@ std::string FormatTabular(const TabularResult& r) {
       100.0 * static_cast<double>(r.positives) / static_cast<double>(std::max<size_t>(1, r.rows)));
   out += buf;
   out +=
-      "| columns | model | ROC AUC | PR AUC | F1 | precision | recall | log loss | ECE | "
-      "threshold |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| columns | model | ROC AUC | ROC AUC 95% CI | PR AUC | F1 | precision | recall | log "
+      "loss | ECE | threshold |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& v : r.variants) {
     for (const auto& m : v.models) {
       std::snprintf(buf, sizeof buf,
-                    "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f |\n",
-                    v.name.c_str(), m.model.c_str(), m.roc_auc, m.pr_auc, m.f1, m.precision,
-                    m.recall, m.log_loss, m.ece, m.threshold);
+                    "| %s | %s | %.4f | %.4f-%.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | "
+                    "%.3f |\n",
+                    v.name.c_str(), m.model.c_str(), m.roc_auc, m.roc_auc_95.lower,
+                    m.roc_auc_95.upper, m.pr_auc, m.f1, m.precision, m.recall, m.log_loss, m.ece,
+                    m.threshold);
+      out += buf;
+    }
+  }
+  out += "\nROC AUC of the fused model minus each baseline (paired bootstrap, 95%):\n\n";
+  for (const auto& v : r.variants) {
+    for (const auto& d : v.fused_minus) {
+      std::snprintf(buf, sizeof buf, "- %s, fused - %s: %+.4f [%+.4f, %+.4f]%s\n", v.name.c_str(),
+                    d.baseline.c_str(), d.difference, d.interval.lower, d.interval.upper,
+                    d.interval.Contains(0) ? " (no difference at this sample size)" : "");
       out += buf;
     }
   }
@@ -163,7 +188,9 @@ std::string FormatTabular(const TabularResult& r) {
                   v.xgboost_rounds, v.fused_report.best_epoch, v.fused_report.mean_gate);
     out += buf;
   }
-  out += "\nThresholds: the F1-best on the validation rows, per model. ECE: 10 bins.\n";
+  out +=
+      "\nThresholds: the F1-best on the validation rows, per model. ECE: 10 bins. "
+      "Intervals: 1,000 bootstrap resamples of the test rows, seed 7.\n";
   for (const auto& v : r.variants) {
     out +=
         "\nReliability of the fused model (" + v.name + ", test rows):\n\n" + v.fused_reliability;

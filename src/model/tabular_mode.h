@@ -34,7 +34,13 @@ struct TabularVariant {
   std::string name;  // "all columns", "without duration"
   size_t train_rows = 0, validation_rows = 0, test_rows = 0, features = 0;
   std::vector<BinaryMetrics> models;  // logistic regression, xgboost, fused
-  std::string fused_reliability;      // markdown reliability table of the fused model
+  struct Difference {
+    std::string baseline;
+    double difference = 0;  // fused ROC AUC minus the baseline's
+    Interval interval;      // paired bootstrap over the test rows
+  };
+  std::vector<Difference> fused_minus;  // one per baseline
+  std::string fused_reliability;        // markdown reliability table of the fused model
   OfferTrainReport fused_report;
   int xgboost_rounds = 0;
 };

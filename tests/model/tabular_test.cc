@@ -157,5 +157,29 @@ TEST(BinaryMetricsTest, KnownValues) {
   EXPECT_NEAR(ExpectedCalibrationError(bins), 0.5 * 0.45 + 0.5 * 0.05, 1e-12);
 }
 
+TEST(BinaryMetricsTest, BootstrapIntervalsHoldThePointAndSeparateDifferentModels) {
+  // 400 rows, 80 positive: `good` ranks most positives first, `noise` is a fixed shuffle.
+  std::vector<int> y;
+  std::vector<double> good, noise;
+  for (int i = 0; i < 400; ++i) {
+    const bool positive = i % 5 == 0;
+    y.push_back(positive ? 1 : 0);
+    good.push_back((positive ? 0.6 : 0.4) + 0.001 * ((i * 37) % 101) / 101.0 +
+                   (i % 17 == 0 ? (positive ? -0.3 : 0.3) : 0.0));
+    noise.push_back(((i * 7919) % 400) / 400.0);
+  }
+  const auto interval = RocAucInterval(good, y, 500, 7);
+  EXPECT_TRUE(interval.Contains(RocAuc(good, y)));
+  EXPECT_LT(interval.lower, interval.upper);  // a finite sample leaves some doubt
+  EXPECT_EQ(RocAucInterval(good, y, 500, 7).lower, interval.lower);  // seeded
+
+  const auto self = RocAucDifferenceInterval(good, good, y, 500, 7);
+  EXPECT_EQ(self.lower, 0.0);
+  EXPECT_EQ(self.upper, 0.0);
+  const auto better = RocAucDifferenceInterval(good, noise, y, 500, 7);
+  EXPECT_GT(better.lower, 0.0) << "a ranker against noise is a clear difference";
+  EXPECT_FALSE(better.Contains(0));
+}
+
 }  // namespace
 }  // namespace intentstream::model
