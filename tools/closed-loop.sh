@@ -10,14 +10,14 @@
 #   bash tools/closed-loop.sh --customers 200 --days 7 --no-off-policy --out /tmp/cl
 #
 # Flags: --customers N, --days N, --seed N, --step-minutes N (simulated time per step,
-# default 30), --holdout-percent X (the processor's holdout arm, default 50: treated
+# default 10), --holdout-percent X (the processor's holdout arm, default 50: treated
 # and holdout each get a quarter of the customers, bank and oracle the other halves),
 # --decision-wait-ms N (default 5000), --out DIR (default /tmp/intentstream-closed-loop),
 # --build DIR (default build), --no-off-policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-customers=400 days=14 seed=1 step=30 holdout=50 wait_ms=5000
+customers=400 days=14 seed=1 step=10 holdout=50 wait_ms=5000
 out=/tmp/intentstream-closed-loop build=build off_policy=1
 while [ $# -gt 0 ]; do
   case "$1" in

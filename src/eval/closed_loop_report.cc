@@ -184,6 +184,7 @@ std::string WritePlot(const fs::path& dir, const std::array<std::vector<double>,
 // One logged tile of the open-loop world.
 struct LoggedTile {
   std::string offer_id;
+  std::string intent;
   double propensity = 0;
   bool clicked = false;
 };
@@ -217,6 +218,7 @@ std::string OffPolicy(const ClosedLoopReportOptions& options, OffPolicyFigures* 
   std::string error = ReadTable(path, [&](const auto& c, const csv::Record& r) -> std::string {
     LoggedTile t;
     t.offer_id = Field(c, r, "offer_id");
+    t.intent = Field(c, r, "intent");
     if (!Parse(Field(c, r, "bank_propensity"), &t.propensity)) {
       return "bank_propensity is not a number";
     }
@@ -230,49 +232,66 @@ std::string OffPolicy(const ClosedLoopReportOptions& options, OffPolicyFigures* 
   struct Term {
     double wc = 0, w = 0, k = 0;
   };
-  std::vector<Term> terms;
+  // Two action spaces: the offer itself, and the intent the tile serves (what the
+  // world's response model sees; the bank's policy shows one offer per intent, the
+  // processor may show another offer for the same intent).
+  std::array<std::vector<Term>, 2> terms;
   for (const auto& [login, tiles] : visits) {
     auto it = slates.find(login);
     if (it == slates.end()) continue;
-    Term term;
-    term.k = static_cast<double>(it->second.size());
-    out->target_tiles += it->second.size();
+    std::vector<std::string> intents;
     for (const auto& offer : it->second) {
       const auto intent = sim::IntentFromOffer(offer);
       if (intent && sim::Spec(*intent).offer_id == offer) ++out->supported_tiles;
+      const std::string name = intent ? std::string(sim::IntentName(*intent)) : "";
+      if (!name.empty() && std::find(intents.begin(), intents.end(), name) == intents.end()) {
+        intents.push_back(name);
+      }
     }
-    for (const LoggedTile& t : tiles) {
-      if (t.propensity <= 0) continue;
-      if (std::find(it->second.begin(), it->second.end(), t.offer_id) == it->second.end()) continue;
-      term.w += 1 / t.propensity;
-      term.wc += t.clicked ? 1 / t.propensity : 0;
+    out->target_tiles += it->second.size();
+    for (size_t space = 0; space < 2; ++space) {
+      const auto& actions = space == 0 ? it->second : intents;
+      Term term;
+      term.k = static_cast<double>(actions.size());
+      for (const LoggedTile& t : tiles) {
+        if (t.propensity <= 0) continue;
+        const std::string& action = space == 0 ? t.offer_id : t.intent;
+        if (std::find(actions.begin(), actions.end(), action) == actions.end()) continue;
+        term.w += 1 / t.propensity;
+        term.wc += t.clicked ? 1 / t.propensity : 0;
+      }
+      terms[space].push_back(term);
     }
-    terms.push_back(term);
   }
-  out->visits = terms.size();
-  if (terms.empty()) return "--logged-decisions: no treated homepage decision matches a logged visit";
+  out->visits = terms[0].size();
+  if (terms[0].empty()) {
+    return "--logged-decisions: no treated homepage decision matches a logged visit";
+  }
   auto estimate = [](const std::vector<const Term*>& sample, double* ips, double* snips) {
     double wc = 0, w = 0, k = 0;
     for (const Term* t : sample) wc += t->wc, w += t->w, k += t->k;
     *ips = k > 0 ? wc / k : 0;
     *snips = w > 0 ? wc / w : 0;
   };
-  std::vector<const Term*> all;
-  for (const auto& t : terms) all.push_back(&t);
-  double ips = 0, snips = 0;
-  estimate(all, &ips, &snips);
-  std::vector<double> ips_draws, snips_draws;
-  sim::Rng rng(sim::MixSeed({options.seed, 0x0FE}));
-  std::vector<const Term*> sample(all.size());
-  for (int b = 0; b < options.bootstrap_samples; ++b) {
-    for (auto& s : sample) s = all[rng.Below(all.size())];
-    double i = 0, s = 0;
-    estimate(sample, &i, &s);
-    ips_draws.push_back(i);
-    snips_draws.push_back(s);
+  for (size_t space = 0; space < 2; ++space) {
+    std::vector<const Term*> all;
+    for (const auto& t : terms[space]) all.push_back(&t);
+    double ips = 0, snips = 0;
+    estimate(all, &ips, &snips);
+    std::vector<double> ips_draws, snips_draws;
+    sim::Rng rng(sim::MixSeed({options.seed, 0x0FE, space}));
+    std::vector<const Term*> sample(all.size());
+    for (int b = 0; b < options.bootstrap_samples; ++b) {
+      for (auto& s : sample) s = all[rng.Below(all.size())];
+      double i = 0, s = 0;
+      estimate(sample, &i, &s);
+      ips_draws.push_back(i);
+      snips_draws.push_back(s);
+    }
+    (space == 0 ? out->ips_ctr : out->intent_ips_ctr) = Percentiles(ips, std::move(ips_draws));
+    (space == 0 ? out->snips_ctr : out->intent_snips_ctr) =
+        Percentiles(snips, std::move(snips_draws));
   }
-  out->ips_ctr = Percentiles(ips, std::move(ips_draws));
-  out->snips_ctr = Percentiles(snips, std::move(snips_draws));
   return "";
 }
 
@@ -385,7 +404,7 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     const size_t kOracle = static_cast<size_t>(sim::Arm::kOracle);
     std::array<std::array<std::vector<double>, 4>, sim::kArmCount> draws;  // ctr, dis, conv, tile
     std::array<std::vector<double>, sim::kArmCount> ctr_lift, conv_lift;
-    std::vector<double> gap;
+    std::vector<double> gap, tile_gap;
     sim::Rng rng(sim::MixSeed({options.seed, 0xB00}));
     for (int b = 0; b < options.bootstrap_samples; ++b) {
       std::array<Sums, sim::kArmCount> s;
@@ -403,6 +422,9 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
       }
       const double span = s[kOracle].PerThousand() - s[kBank].PerThousand();
       gap.push_back(span != 0 ? (s[kT].PerThousand() - s[kBank].PerThousand()) / span : 0);
+      const double tile_span = s[kOracle].TilePerThousand() - s[kBank].TilePerThousand();
+      tile_gap.push_back(
+          tile_span != 0 ? (s[kT].TilePerThousand() - s[kBank].TilePerThousand()) / tile_span : 0);
     }
     for (size_t a = 0; a < sim::kArmCount; ++a) {
       ArmFigures& f = out->arms[a];
@@ -417,6 +439,12 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     const double span = point[kOracle].PerThousand() - point[kBank].PerThousand();
     out->gap_closed = Percentiles(
         span != 0 ? (point[kT].PerThousand() - point[kBank].PerThousand()) / span : 0, std::move(gap));
+    const double tile_span = point[kOracle].TilePerThousand() - point[kBank].TilePerThousand();
+    out->tile_gap_closed = Percentiles(
+        tile_span != 0
+            ? (point[kT].TilePerThousand() - point[kBank].TilePerThousand()) / tile_span
+            : 0,
+        std::move(tile_gap));
 
     // Off-policy estimates from the logged world.
     if (!options.logged_dir.empty()) {
@@ -462,7 +490,8 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     }
     md << "\nShare of the bank-to-oracle gap in conversions per 1,000 customers that the "
           "treated arm closes: "
-       << Show(out->gap_closed, 3) << "\n\n";
+       << Show(out->gap_closed, 3) << "; on conversions from a tile: "
+       << Show(out->tile_gap_closed, 3) << "\n\n";
     auto above = [&](size_t a, auto metric) {
       return metric(out->arms[kT]).low > metric(out->arms[a]).high;
     };
@@ -487,10 +516,14 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
          << " are offers the bank's policy can show (the rest have no logging support).\n\n"
          << "| estimate of the processor's CTR | value [95% CI] | closed-loop treated CTR |\n"
          << "|---|---|---|\n"
-         << "| IPS | " << Show(o.ips_ctr, 4) << " | " << inside(o.ips_ctr) << " "
+         << "| IPS, action = offer | " << Show(o.ips_ctr, 4) << " | " << inside(o.ips_ctr) << " "
          << Show(closed, 4) << " |\n"
-         << "| SNIPS | " << Show(o.snips_ctr, 4) << " | " << inside(o.snips_ctr) << " "
-         << Show(closed, 4) << " |\n";
+         << "| SNIPS, action = offer | " << Show(o.snips_ctr, 4) << " | " << inside(o.snips_ctr)
+         << " " << Show(closed, 4) << " |\n"
+         << "| IPS, action = the tile's intent | " << Show(o.intent_ips_ctr, 4) << " | "
+         << inside(o.intent_ips_ctr) << " " << Show(closed, 4) << " |\n"
+         << "| SNIPS, action = the tile's intent | " << Show(o.intent_snips_ctr, 4) << " | "
+         << inside(o.intent_snips_ctr) << " " << Show(closed, 4) << " |\n";
     }
     if (!options.out_dir.empty()) {
       const fs::path dir(options.out_dir);

@@ -56,8 +56,12 @@ struct OffPolicyFigures {
   size_t visits = 0;          // logged visits with a treated decision for their LOGIN
   size_t target_tiles = 0;    // tiles the processor chose for them
   size_t supported_tiles = 0;  // of those, offers the bank's policy can show
+  // Action = the offer (a tile the bank's policy never shows has no support).
   Interval ips_ctr;
   Interval snips_ctr;
+  // Action = the intent the tile serves (the world's response model sees only that).
+  Interval intent_ips_ctr;
+  Interval intent_snips_ctr;
 };
 
 struct ClosedLoopReport {
@@ -67,6 +71,7 @@ struct ClosedLoopReport {
   std::array<Interval, sim::kArmCount> conversion_lift{};
   // (treated - bank) / (oracle - bank) on conversions per 1,000 customers.
   Interval gap_closed;
+  Interval tile_gap_closed;  // the same on conversions from a tile
   // From truth/closed_loop.properties ("" when absent): the loop's own counters.
   std::string loop_counters;
   std::optional<OffPolicyFigures> off_policy;
