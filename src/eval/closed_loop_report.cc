@@ -491,7 +491,12 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     md << "\nShare of the bank-to-oracle gap in conversions per 1,000 customers that the "
           "treated arm closes: "
        << Show(out->gap_closed, 3) << "; on conversions from a tile: "
-       << Show(out->tile_gap_closed, 3) << "\n\n";
+       << Show(out->tile_gap_closed, 3) << "\n";
+    if (out->arms[kOracle].conversions_per_1000.low <= out->arms[kBank].conversions_per_1000.high) {
+      md << "(The oracle's conversions are not above the bank policy's with intervals apart: "
+            "the gap is within the noise, and so is the share of it.)\n";
+    }
+    md << "\n";
     auto above = [&](size_t a, auto metric) {
       return metric(out->arms[kT]).low > metric(out->arms[a]).high;
     };
