@@ -115,9 +115,7 @@ struct Sums {
   double Ctr() const { return impressions > 0 ? clicks / impressions : 0; }
   double DismissalRate() const { return impressions > 0 ? dismissals / impressions : 0; }
   double PerThousand() const { return customers > 0 ? 1000 * conversions / customers : 0; }
-  double TilePerThousand() const {
-    return customers > 0 ? 1000 * tile_conversions / customers : 0;
-  }
+  double TilePerThousand() const { return customers > 0 ? 1000 * tile_conversions / customers : 0; }
 };
 
 double Ratio(double a, double b) {
@@ -138,7 +136,8 @@ Interval Percentiles(double value, std::vector<double> draws) {
   return out;
 }
 
-std::string WritePlot(const fs::path& dir, const std::array<std::vector<double>, sim::kArmCount>& by_day,
+std::string WritePlot(const fs::path& dir,
+                      const std::array<std::vector<double>, sim::kArmCount>& by_day,
                       const std::array<size_t, sim::kArmCount>& customers) {
   std::ofstream dat(dir / "cumulative_conversions.dat", std::ios::trunc);
   dat << "# day";
@@ -165,8 +164,9 @@ std::string WritePlot(const fs::path& dir, const std::array<std::vector<double>,
      << "set xlabel 'day'\nset ylabel 'conversions per 1,000 customers'\nset key left top\n"
      << "plot ";
   for (size_t a = 0; a < sim::kArmCount; ++a) {
-    gp << (a ? ", " : "") << "'" << (dir / "cumulative_conversions.dat").string() << "' using 1:"
-       << a + 2 << " with linespoints title '" << sim::ArmName(static_cast<sim::Arm>(a)) << "'";
+    gp << (a ? ", " : "") << "'" << (dir / "cumulative_conversions.dat").string()
+       << "' using 1:" << a + 2 << " with linespoints title '"
+       << sim::ArmName(static_cast<sim::Arm>(a)) << "'";
   }
   gp << '\n';
   gp.close();
@@ -317,14 +317,15 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
   std::unordered_map<std::string, size_t> index;  // customer -> position
   std::vector<sim::Arm> arm_of;
   std::vector<Customer> customers;
-  std::string error = ReadTable(truth / "arms.csv", [&](const auto& c, const csv::Record& r) -> std::string {
-    const auto arm = sim::ArmFromName(Field(c, r, "arm"));
-    if (!arm) return "unknown arm '" + Field(c, r, "arm") + "'";
-    index.emplace(Field(c, r, "customer_id"), arm_of.size());
-    arm_of.push_back(*arm);
-    customers.emplace_back();
-    return "";
-  });
+  std::string error =
+      ReadTable(truth / "arms.csv", [&](const auto& c, const csv::Record& r) -> std::string {
+        const auto arm = sim::ArmFromName(Field(c, r, "arm"));
+        if (!arm) return "unknown arm '" + Field(c, r, "arm") + "'";
+        index.emplace(Field(c, r, "customer_id"), arm_of.size());
+        arm_of.push_back(*arm);
+        customers.emplace_back();
+        return "";
+      });
   if (!error.empty()) {
     return "--closed-loop: " + error + " (a closed-loop world: journeygen --closed-loop --out)";
   }
@@ -333,45 +334,50 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     return it == index.end() ? nullptr : &customers[it->second];
   };
   try {
-    error = ReadTable(truth / "home_visits.csv", [&](const auto& c, const csv::Record& r) -> std::string {
-      Customer* k = customer(Field(c, r, "customer_id"));
-      if (!k) return "customer " + Field(c, r, "customer_id") + " is not in arms.csv";
-      if (Field(c, r, "rank") == "1") ++k->visits;
-      ++k->impressions;
-      k->clicks += Field(c, r, "clicked") == "1";
-      k->dismissals += Field(c, r, "dismissed") == "1";
-      k->applications += Field(c, r, "applied") == "1";
-      k->tile_conversions += Field(c, r, "converted") == "1";
-      return "";
-    });
+    error = ReadTable(truth / "home_visits.csv",
+                      [&](const auto& c, const csv::Record& r) -> std::string {
+                        Customer* k = customer(Field(c, r, "customer_id"));
+                        if (!k)
+                          return "customer " + Field(c, r, "customer_id") + " is not in arms.csv";
+                        if (Field(c, r, "rank") == "1") ++k->visits;
+                        ++k->impressions;
+                        k->clicks += Field(c, r, "clicked") == "1";
+                        k->dismissals += Field(c, r, "dismissed") == "1";
+                        k->applications += Field(c, r, "applied") == "1";
+                        k->tile_conversions += Field(c, r, "converted") == "1";
+                        return "";
+                      });
     if (!error.empty()) return "--closed-loop: " + error;
     std::array<std::vector<double>, sim::kArmCount> by_day;
     for (auto& d : by_day) d.assign(static_cast<size_t>(days), 0.0);
-    error = ReadTable(truth / "conversions.csv", [&](const auto& c, const csv::Record& r) -> std::string {
-      auto it = index.find(Field(c, r, "customer_id"));
-      if (it == index.end()) return "customer " + Field(c, r, "customer_id") + " is not in arms.csv";
-      ++customers[it->second].conversions;
-      int64_t t = 0;
-      if (!Parse(Field(c, r, "time_ms"), &t)) return "time_ms is not a number";
-      const int64_t day = std::clamp<int64_t>((t - start_ms) / kDayMs, 0, days - 1);
-      by_day[static_cast<size_t>(arm_of[it->second])][static_cast<size_t>(day)] += 1;
-      return "";
-    });
+    error = ReadTable(
+        truth / "conversions.csv", [&](const auto& c, const csv::Record& r) -> std::string {
+          auto it = index.find(Field(c, r, "customer_id"));
+          if (it == index.end())
+            return "customer " + Field(c, r, "customer_id") + " is not in arms.csv";
+          ++customers[it->second].conversions;
+          int64_t t = 0;
+          if (!Parse(Field(c, r, "time_ms"), &t)) return "time_ms is not a number";
+          const int64_t day = std::clamp<int64_t>((t - start_ms) / kDayMs, 0, days - 1);
+          by_day[static_cast<size_t>(arm_of[it->second])][static_cast<size_t>(day)] += 1;
+          return "";
+        });
     if (!error.empty()) return "--closed-loop: " + error;
     std::array<double, sim::kArmCount> lead_sum{};
-    error = ReadTable(truth / "episodes.csv", [&](const auto& c, const csv::Record& r) -> std::string {
-      if (Field(c, r, "converted") != "1") return "";
-      auto it = index.find(Field(c, r, "customer_id"));
-      if (it == index.end()) return "";  // prospects
-      int64_t a = 0, b = 0;
-      if (!Parse(Field(c, r, "start_ms"), &a) || !Parse(Field(c, r, "end_ms"), &b)) {
-        return "start_ms/end_ms are not numbers";
-      }
-      const size_t arm = static_cast<size_t>(arm_of[it->second]);
-      lead_sum[arm] += static_cast<double>(b - a) / kDayMs;
-      ++out->arms[arm].lead_time_n;
-      return "";
-    });
+    error =
+        ReadTable(truth / "episodes.csv", [&](const auto& c, const csv::Record& r) -> std::string {
+          if (Field(c, r, "converted") != "1") return "";
+          auto it = index.find(Field(c, r, "customer_id"));
+          if (it == index.end()) return "";  // prospects
+          int64_t a = 0, b = 0;
+          if (!Parse(Field(c, r, "start_ms"), &a) || !Parse(Field(c, r, "end_ms"), &b)) {
+            return "start_ms/end_ms are not numbers";
+          }
+          const size_t arm = static_cast<size_t>(arm_of[it->second]);
+          lead_sum[arm] += static_cast<double>(b - a) / kDayMs;
+          ++out->arms[arm].lead_time_n;
+          return "";
+        });
     if (!error.empty()) return "--closed-loop: " + error;
     for (size_t a = 0; a < sim::kArmCount; ++a) {
       if (out->arms[a].lead_time_n > 0) {
@@ -432,18 +438,19 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
       f.dismissal_rate = Percentiles(point[a].DismissalRate(), std::move(draws[a][1]));
       f.conversions_per_1000 = Percentiles(point[a].PerThousand(), std::move(draws[a][2]));
       f.tile_conversions_per_1000 = Percentiles(point[a].TilePerThousand(), std::move(draws[a][3]));
-      out->ctr_lift[a] = Percentiles(Ratio(point[kT].Ctr(), point[a].Ctr()), std::move(ctr_lift[a]));
-      out->conversion_lift[a] =
-          Percentiles(Ratio(point[kT].PerThousand(), point[a].PerThousand()), std::move(conv_lift[a]));
+      out->ctr_lift[a] =
+          Percentiles(Ratio(point[kT].Ctr(), point[a].Ctr()), std::move(ctr_lift[a]));
+      out->conversion_lift[a] = Percentiles(Ratio(point[kT].PerThousand(), point[a].PerThousand()),
+                                            std::move(conv_lift[a]));
     }
     const double span = point[kOracle].PerThousand() - point[kBank].PerThousand();
-    out->gap_closed = Percentiles(
-        span != 0 ? (point[kT].PerThousand() - point[kBank].PerThousand()) / span : 0, std::move(gap));
+    out->gap_closed =
+        Percentiles(span != 0 ? (point[kT].PerThousand() - point[kBank].PerThousand()) / span : 0,
+                    std::move(gap));
     const double tile_span = point[kOracle].TilePerThousand() - point[kBank].TilePerThousand();
     out->tile_gap_closed = Percentiles(
-        tile_span != 0
-            ? (point[kT].TilePerThousand() - point[kBank].TilePerThousand()) / tile_span
-            : 0,
+        tile_span != 0 ? (point[kT].TilePerThousand() - point[kBank].TilePerThousand()) / tile_span
+                       : 0,
         std::move(tile_gap));
 
     // Off-policy estimates from the logged world.
@@ -457,9 +464,9 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     std::map<std::string, std::string> loop;
     if (ReadProperties(truth / "closed_loop.properties", &loop).empty()) {
       std::ostringstream s;
-      s << "visits that waited for a decision " << loop["visits_waited"] << " in "
-        << loop["steps"] << " steps of " << loop["step_minutes"] << " min: "
-        << loop["answered"] << " shown the processor's tiles, " << loop["misses"]
+      s << "visits that waited for a decision " << loop["visits_waited"] << " in " << loop["steps"]
+        << " steps of " << loop["step_minutes"] << " min: " << loop["answered"]
+        << " shown the processor's tiles, " << loop["misses"]
         << " misses (no decision in time: bank policy), " << loop["unknown_offer"]
         << " decisions naming an unknown offer and " << loop["unknown_customer"]
         << " an unknown customer ignored, " << loop["arm_mismatch"] << " arm mismatches";
@@ -490,8 +497,8 @@ std::string BuildClosedLoopReport(const ClosedLoopReportOptions& options, Closed
     }
     md << "\nShare of the bank-to-oracle gap in conversions per 1,000 customers that the "
           "treated arm closes: "
-       << Show(out->gap_closed, 3) << "; on conversions from a tile: "
-       << Show(out->tile_gap_closed, 3) << "\n";
+       << Show(out->gap_closed, 3)
+       << "; on conversions from a tile: " << Show(out->tile_gap_closed, 3) << "\n";
     if (out->arms[kOracle].conversions_per_1000.low <= out->arms[kBank].conversions_per_1000.high) {
       md << "(The oracle's conversions are not above the bank policy's with intervals apart: "
             "the gap is within the noise, and so is the share of it.)\n";

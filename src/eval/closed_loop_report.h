@@ -53,8 +53,8 @@ struct ArmFigures {
 };
 
 struct OffPolicyFigures {
-  size_t visits = 0;          // logged visits with a treated decision for their LOGIN
-  size_t target_tiles = 0;    // tiles the processor chose for them
+  size_t visits = 0;           // logged visits with a treated decision for their LOGIN
+  size_t target_tiles = 0;     // tiles the processor chose for them
   size_t supported_tiles = 0;  // of those, offers the bank's policy can show
   // Action = the offer (a tile the bank's policy never shows has no support).
   Interval ips_ctr;

@@ -38,8 +38,8 @@ std::string ClosedLoopOptions::Validate() const {
 }
 
 Arm ArmOf(std::string_view customer_id, uint64_t seed, const ClosedLoopOptions& options) {
-  const double u = static_cast<double>(MixSeed({seed, 0xA4B, Fnv1a64(customer_id)}) >> 11) *
-                   0x1.0p-53;
+  const double u =
+      static_cast<double>(MixSeed({seed, 0xA4B, Fnv1a64(customer_id)}) >> 11) * 0x1.0p-53;
   if (u < options.bank_share) return Arm::kBank;
   if (u < options.bank_share + options.oracle_share) return Arm::kOracle;
   // The processor's own holdout rule, so its "holdout" decisions land in this arm.

@@ -85,10 +85,10 @@ std::unique_ptr<ClosedLoop> ClosedLoop::Create(const ClosedLoopRunOptions& optio
   RdKafka::Metadata* raw = nullptr;
   std::unique_ptr<RdKafka::Topic> topic(
       RdKafka::Topic::create(impl->consumer.get(), options.decisions_topic, nullptr, err));
-  if (!topic || impl->consumer->metadata(false, topic.get(), &raw, 10000) !=
-                    RdKafka::ERR_NO_ERROR) {
-    *error = "--decisions-topic " + options.decisions_topic + ": no metadata from " +
-             options.bootstrap;
+  if (!topic ||
+      impl->consumer->metadata(false, topic.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+    *error =
+        "--decisions-topic " + options.decisions_topic + ": no metadata from " + options.bootstrap;
     return nullptr;
   }
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
@@ -150,8 +150,8 @@ bool ClosedLoop::Run(Generator& generator, KafkaOutput& out,
     };
     k.Poll(0);
     while (missing() > 0 && std::chrono::steady_clock::now() < deadline) k.Poll(20);
-    k.stats.wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                          .count();
+    k.stats.wait_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     for (size_t i = 0; i < waiting.size(); ++i) {
       const HomeVisit& visit = waiting[i];
       ++k.stats.visits;

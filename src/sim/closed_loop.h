@@ -19,7 +19,7 @@
 namespace intentstream::sim {
 
 struct ClosedLoopRunOptions {
-  std::string bootstrap;                    // required
+  std::string bootstrap;  // required
   std::string decisions_topic = "decisions";
   // Longest wait for the decisions of one step's waiting visits, after its records were
   // delivered; a visit still without one gets the bank's policy (a miss).
@@ -28,16 +28,16 @@ struct ClosedLoopRunOptions {
 };
 
 struct ClosedLoopStats {
-  uint64_t waits = 0;           // steps that waited for decisions
-  uint64_t visits = 0;          // visits that waited
-  uint64_t answered = 0;        // shown the processor's tiles
-  uint64_t misses = 0;          // no decision in time: bank policy
-  uint64_t unknown_offer = 0;   // decisions naming an offer the world does not know (ignored)
+  uint64_t waits = 0;             // steps that waited for decisions
+  uint64_t visits = 0;            // visits that waited
+  uint64_t answered = 0;          // shown the processor's tiles
+  uint64_t misses = 0;            // no decision in time: bank policy
+  uint64_t unknown_offer = 0;     // decisions naming an offer the world does not know (ignored)
   uint64_t unknown_customer = 0;  // decisions for a customer the world does not have (ignored)
-  uint64_t arm_mismatch = 0;    // the decision's arm differs from the world's split
-  uint64_t decisions_read = 0;  // homepage decisions read from the topic
-  uint64_t undecodable = 0;     // messages on the topic that are not a Decision
-  double wait_s = 0;            // wall time spent waiting for decisions
+  uint64_t arm_mismatch = 0;      // the decision's arm differs from the world's split
+  uint64_t decisions_read = 0;    // homepage decisions read from the topic
+  uint64_t undecodable = 0;       // messages on the topic that are not a Decision
+  double wait_s = 0;              // wall time spent waiting for decisions
 };
 
 class ClosedLoop {

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -135,8 +135,7 @@ int64_t TimeInDay(Rng& rng, const double (&hours)[24]) {
 // Probability that each index is among the first `k` draws of weighted sampling
 // without replacement (the bank's tile policy): exact, by walking every ordered draw
 // (at most 12 x 11 x 10 paths).
-std::array<double, kIntentCount> InclusionProbabilities(std::array<double, kIntentCount> w,
-                                                        int k) {
+std::array<double, kIntentCount> InclusionProbabilities(std::array<double, kIntentCount> w, int k) {
   std::array<double, kIntentCount> out{};
   auto walk = [&](auto&& self, double prob, int depth) -> void {
     if (depth == k) return;
@@ -318,8 +317,7 @@ class Generator::Impl {
   WorldStats stats_;
 };
 
-Generator::Impl::Impl(const WorldOptions& options, TruthSink* truth,
-                      const ClosedLoopOptions& loop)
+Generator::Impl::Impl(const WorldOptions& options, TruthSink* truth, const ClosedLoopOptions& loop)
     : options_(options), truth_(truth), loop_(loop) {
   if (const std::string error = options_.Validate(); !error.empty()) {
     throw std::invalid_argument(error);
@@ -649,8 +647,17 @@ void Generator::Impl::StepIntent(Person& p, int32_t day, Rng& rng, bool warmup) 
 
 Generator::Impl::DayCursor Generator::Impl::OpenDay(Person& p, int32_t day) {
   const int64_t day_start = options_.start_time_ms + static_cast<int64_t>(day) * kDayMs;
-  DayCursor c{p.index, Rng(MixSeed({options_.seed, 0x1D7, p.index, static_cast<uint64_t>(day)})),
-              {}, 0, 0, 0, false, std::nullopt, false, {}, TileSource::kBank};
+  DayCursor c{p.index,
+              Rng(MixSeed({options_.seed, 0x1D7, p.index, static_cast<uint64_t>(day)})),
+              {},
+              0,
+              0,
+              0,
+              false,
+              std::nullopt,
+              false,
+              {},
+              TileSource::kBank};
   Rng& rng = c.rng;
   StepIntent(p, day, rng, /*warmup=*/false);
   if (p.kind == PersonKind::kBot) {

@@ -233,9 +233,8 @@ void WorldWriter::OnHomeVisit(const HomeVisitTruth& v) {
     home_visits_ << v.customer_id << ',' << v.session_id << ',' << v.login_event_id << ','
                  << v.time_ms << ',' << ArmName(v.arm) << ',' << TileSourceName(v.source) << ','
                  << i + 1 << ',' << t.offer_id << ',' << IntentName(t.intent) << ','
-                 << t.bank_propensity << ',' << (t.clicked ? 1 : 0) << ','
-                 << (t.dismissed ? 1 : 0) << ',' << (t.applied ? 1 : 0) << ','
-                 << (t.converted ? 1 : 0) << '\n';
+                 << t.bank_propensity << ',' << (t.clicked ? 1 : 0) << ',' << (t.dismissed ? 1 : 0)
+                 << ',' << (t.applied ? 1 : 0) << ',' << (t.converted ? 1 : 0) << '\n';
   }
 }
 

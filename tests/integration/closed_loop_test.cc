@@ -63,12 +63,12 @@ TEST(ClosedLoop, TreatedCustomersSeeAndAnswerTheProcessorsTilesAcrossARestart) {
         // Bounded: a stop that hangs (seen: after "stopped before outputs were delivered")
         // exits 1 at this bound, state at its last commit.
         "--set", "processing.shutdown_timeout_ms=5000", "--set",
-        "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set",
-        "state.dir=" + state, "--set", "http.listen=127.0.0.1:" + std::to_string(port), "--set",
-        "model.dir=" + source + "/models/default", "--set", "decision.holdout_percent=50",
-        "--set", "processing.max_task_idle_ms=100", "--set",
-        "kafka.consumer.fetch.wait.max.ms=5", "--set", "kafka.consumer.session.timeout.ms=6000",
-        "--set", "kafka.consumer.heartbeat.interval.ms=500", "--set", "metrics.interval_ms=100"};
+        "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set", "state.dir=" + state,
+        "--set", "http.listen=127.0.0.1:" + std::to_string(port), "--set",
+        "model.dir=" + source + "/models/default", "--set", "decision.holdout_percent=50", "--set",
+        "processing.max_task_idle_ms=100", "--set", "kafka.consumer.fetch.wait.max.ms=5", "--set",
+        "kafka.consumer.session.timeout.ms=6000", "--set",
+        "kafka.consumer.heartbeat.interval.ms=500", "--set", "metrics.interval_ms=100"};
   };
   auto ready = [](int port) { return testing::HttpGet(port, "/readyz").status == 200; };
   auto decisions = [](int port) {
@@ -83,12 +83,28 @@ TEST(ClosedLoop, TreatedCustomersSeeAndAnswerTheProcessorsTilesAcrossARestart) {
       << "see " << dir.Sub("processor-1.log");
 
   const std::string world = dir.Sub("world");
-  testing::ChildProcess generator(
-      bin + "/tools/journeygen/intentstream-journeygen",
-      {"--seed", "3", "--customers", "100", "--days", "5", "--start-time-ms", "now", "--quiet",
-       "--bootstrap", cluster.bootstrap_servers(), "--out", world, "--closed-loop",
-       "--holdout-percent", "50", "--step-minutes", "30", "--decision-wait-ms", "2000"},
-      dir.Sub("journeygen.log"));
+  testing::ChildProcess generator(bin + "/tools/journeygen/intentstream-journeygen",
+                                  {"--seed",
+                                   "3",
+                                   "--customers",
+                                   "100",
+                                   "--days",
+                                   "5",
+                                   "--start-time-ms",
+                                   "now",
+                                   "--quiet",
+                                   "--bootstrap",
+                                   cluster.bootstrap_servers(),
+                                   "--out",
+                                   world,
+                                   "--closed-loop",
+                                   "--holdout-percent",
+                                   "50",
+                                   "--step-minutes",
+                                   "30",
+                                   "--decision-wait-ms",
+                                   "2000"},
+                                  dir.Sub("journeygen.log"));
 
   // Restart mid-run: once the loop has been answered a while, SIGTERM (drain, commit,
   // exit), then a new process on the same state.
@@ -131,8 +147,8 @@ TEST(ClosedLoop, TreatedCustomersSeeAndAnswerTheProcessorsTilesAcrossARestart) {
 
   // A visit shown the processor's tiles shows exactly its decision's offers, in order.
   std::map<std::string, std::vector<std::string>> decided;  // trigger event -> offers
-  for (const auto& m : testing::DrainTopic(cluster.bootstrap_servers(), topics.decisions,
-                                           kPartitions)) {
+  for (const auto& m :
+       testing::DrainTopic(cluster.bootstrap_servers(), topics.decisions, kPartitions)) {
     v1::Decision d;
     ASSERT_TRUE(d.ParseFromString(m.value));
     if (d.placement() != "home_tile") continue;
@@ -142,7 +158,7 @@ TEST(ClosedLoop, TreatedCustomersSeeAndAnswerTheProcessorsTilesAcrossARestart) {
   }
   std::ifstream visits(world + "/truth/home_visits.csv");
   std::string line;
-  std::getline(visits, line);  // header
+  std::getline(visits, line);                             // header
   std::map<std::string, std::vector<std::string>> shown;  // login -> offers, processor-sourced
   std::map<std::string, std::string> arm_of;
   while (std::getline(visits, line)) {

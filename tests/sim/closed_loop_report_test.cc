@@ -45,9 +45,9 @@ void MakeWorld(const fs::path& dir) {
         "O1,oracle\nO2,oracle\n");
   Write(dir / "truth" / "home_visits.csv",
         std::string(kVisitHeader) + Visit("T1", "treated", 2) + Visit("T2", "treated", 0) +
-            Visit("H1", "holdout", 0) + Visit("H2", "holdout", 0) +
-            Visit("B1", "bank", 1, "bank") + Visit("B2", "bank", 0, "bank") +
-            Visit("O1", "oracle", 2, "oracle") + Visit("O2", "oracle", 1, "oracle"));
+            Visit("H1", "holdout", 0) + Visit("H2", "holdout", 0) + Visit("B1", "bank", 1, "bank") +
+            Visit("B2", "bank", 0, "bank") + Visit("O1", "oracle", 2, "oracle") +
+            Visit("O2", "oracle", 1, "oracle"));
   Write(dir / "truth" / "conversions.csv",
         "customer_id,event_id,time_ms,product_code,intent\nT1,e1,1000,CC_TRAVEL,travel_rewards\n"
         "O1,e2,90000000,CC_TRAVEL,travel_rewards\nO2,e3,1000,CC_TRAVEL,travel_rewards\n");
@@ -119,9 +119,9 @@ TEST(ClosedLoopReportTest, IpsAndSnipsFromTheLoggedWorld) {
     return R"({"triggerEventId":")" + login + R"(","placement":"home_tile","arm":")" + arm +
            R"(","offers":[{"offerId":")" + x + R"("},{"offerId":")" + y + "\"}]}\n";
   };
-  Write(dir.path() / "decisions.jsonl",
-        decision("L1", "treated", a, "OFR_NO_SUCH_OFFER") + decision("L2", "treated", a, c) +
-            decision("L3", "holdout", a, b));
+  Write(dir.path() / "decisions.jsonl", decision("L1", "treated", a, "OFR_NO_SUCH_OFFER") +
+                                            decision("L2", "treated", a, c) +
+                                            decision("L3", "holdout", a, b));
   ClosedLoopReportOptions options;
   options.data_dir = dir.Sub("world");
   options.logged_dir = dir.Sub("logged");
@@ -161,8 +161,7 @@ TEST(ClosedLoopReportTest, BadTruthNamesFileAndLine) {
   EXPECT_NE(BuildClosedLoopReport(options, &report).find("world.properties"), std::string::npos);
   options.data_dir = dir.Sub("world");
   options.logged_dir = dir.Sub("world");
-  EXPECT_NE(BuildClosedLoopReport(options, &report).find("--logged-decisions"),
-            std::string::npos);
+  EXPECT_NE(BuildClosedLoopReport(options, &report).find("--logged-decisions"), std::string::npos);
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ std::string RunLoop(const WorldOptions& world, const ClosedLoopOptions& loop,
   std::string all;
   size_t n = 0;
   for (;;) {
-    while (generator.Next(&r)) all += r.key + '|' + std::to_string(r.event_time_ms) + '|' + r.value + '\n';
+    while (generator.Next(&r))
+      all += r.key + '|' + std::to_string(r.event_time_ms) + '|' + r.value + '\n';
     if (generator.waiting().empty()) break;
     ++n;
     for (size_t i = 0; i < generator.waiting().size(); ++i) answer(generator, i);
