@@ -72,6 +72,7 @@ struct ClosedLoopReport {
   // (treated - bank) / (oracle - bank) on conversions per 1,000 customers.
   Interval gap_closed;
   Interval tile_gap_closed;  // the same on conversions from a tile
+  Interval ctr_gap_closed;   // the same on CTR
   // From truth/closed_loop.properties ("" when absent): the loop's own counters.
   std::string loop_counters;
   std::optional<OffPolicyFigures> off_policy;

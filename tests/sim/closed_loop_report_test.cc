@@ -85,6 +85,7 @@ TEST(ClosedLoopReportTest, FiguresPerArmLiftsAndTheGap) {
   EXPECT_EQ(t.lead_time_n, 1u);
   EXPECT_NEAR(report.ctr_lift[static_cast<size_t>(sim::Arm::kBank)].value, 1.0, 1e-9);
   EXPECT_NEAR(report.gap_closed.value, 0.5, 1e-9);
+  EXPECT_NEAR(report.ctr_gap_closed.value, 0.5, 1e-9);  // (1/3 - 1/6) / (1/2 - 1/6)
   EXPECT_NE(report.markdown.find("| treated | 2 | 2 | 6 | 0.3333"), std::string::npos)
       << report.markdown;
   EXPECT_TRUE(fs::exists(dir.path() / "report" / "closed_loop.csv"));
