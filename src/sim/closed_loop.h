@@ -3,8 +3,8 @@
 // decisions from the decisions topic, matches them to the waiting visits by the LOGIN
 // event id and answers the generator with their tiles.
 //
-//   sim::ClosedLoop loop(options, &error);  // nullptr-free: check ok()
-//   loop.Run(generator, kafka_out, [&](const Record& r) { return writer.Write(r, &err); });
+//   auto loop = sim::ClosedLoop::Create(options, &error);  // nullptr: see error
+//   loop->Run(generator, *kafka_out, write_to_files, print_progress, &error);
 #pragma once
 
 #include <cstdint>

@@ -1314,6 +1314,8 @@ bool Generator::Impl::IsCustomer(std::string_view id) const {
 
 bool Generator::Impl::Next(Record* out) {
   if (options_.max_records > 0 && emitted_ >= static_cast<uint64_t>(options_.max_records)) {
+    waiting_.clear();  // the world ends here: nobody waits any more
+    waiting_cursor_.clear();
     return false;
   }
   while (ready_pos_ >= ready_.size()) {

@@ -188,6 +188,23 @@ TEST(ClosedLoopTest, BankPropensitiesAreTheInclusionProbabilities) {
   EXPECT_NEAR(weight / n, 1.0, 0.08);  // about 3 standard errors
 }
 
+TEST(ClosedLoopTest, MaxRecordsEndsTheLoop) {
+  WorldOptions world = Small();
+  world.max_records = 3000;
+  Generator generator(world, nullptr, AllProcessor());
+  Record r;
+  size_t records = 0, waits = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    while (generator.Next(&r)) ++records;
+    if (generator.waiting().empty()) break;  // the limit ends the world, waits included
+    ++waits;
+    for (size_t i = 0; i < generator.waiting().size(); ++i) ShowTravelCard(generator, i);
+  }
+  EXPECT_TRUE(generator.waiting().empty());
+  EXPECT_EQ(records, 3000u);
+  EXPECT_GT(waits, 0u);
+}
+
 TEST(ClosedLoopTest, InvalidOptionsNameTheFlag) {
   ClosedLoopOptions loop = AllProcessor();
   loop.bank_share = 0.8;
