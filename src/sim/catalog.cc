@@ -102,6 +102,15 @@ std::optional<Intent> IntentFromTile(std::string_view tile_id) {
   return std::nullopt;
 }
 
+std::optional<Intent> IntentFromOffer(std::string_view offer_id) {
+  static const auto cat = catalog::DefaultCatalog();  // immutable, like Intents()
+  const int o = cat->FindOffer(offer_id);
+  if (o < 0) return std::nullopt;
+  const auto& offer = cat->offers()[static_cast<size_t>(o)];
+  if (offer.intents.empty()) return std::nullopt;
+  return IntentFromName(cat->intents()[static_cast<size_t>(offer.intents.front())].id);
+}
+
 const std::vector<std::string_view>& GeneralPages() {
   static const std::vector<std::string_view> pages = {
       "/",         "/login",   "/help",    "/accounts/current-account",

@@ -56,6 +56,10 @@ std::optional<Intent> IntentFromName(std::string_view name);
 // Intent whose tile has this id, if any.
 std::optional<Intent> IntentFromTile(std::string_view tile_id);
 
+// Intent an offer of the bank's catalogue serves (its first intent), if the catalogue
+// has the offer and the intent is one of the world's.
+std::optional<Intent> IntentFromOffer(std::string_view offer_id);
+
 // Pages every visitor may see regardless of intent (home, login, legal, help).
 const std::vector<std::string_view>& GeneralPages();
 // Servicing queries typed by people with no product intent.

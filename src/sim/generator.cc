@@ -1,9 +1,11 @@
 #include "sim/generator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -130,7 +132,47 @@ int64_t TimeInDay(Rng& rng, const double (&hours)[24]) {
   return static_cast<int64_t>(hour) * 3'600'000 + static_cast<int64_t>(rng.Below(3'600'000));
 }
 
+// Probability that each index is among the first `k` draws of weighted sampling
+// without replacement (the bank's tile policy): exact, by walking every ordered draw
+// (at most 12 x 11 x 10 paths).
+std::array<double, kIntentCount> InclusionProbabilities(std::array<double, kIntentCount> w, int k) {
+  std::array<double, kIntentCount> out{};
+  auto walk = [&](auto&& self, double prob, int depth) -> void {
+    if (depth == k) return;
+    double total = 0;
+    for (double x : w) total += x;
+    if (total <= 0) return;
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (w[i] <= 0) continue;
+      const double p = prob * w[i] / total;
+      out[i] += p;
+      const double saved = w[i];
+      w[i] = 0;
+      self(self, p, depth + 1);
+      w[i] = saved;
+    }
+  };
+  walk(walk, 1.0, 0);
+  return out;
+}
+
 }  // namespace
+
+std::string_view TileSourceName(TileSource source) {
+  switch (source) {
+    case TileSource::kBank:
+      return "bank";
+    case TileSource::kProcessor:
+      return "processor";
+    case TileSource::kMiss:
+      return "miss";
+    case TileSource::kRejected:
+      return "rejected";
+    case TileSource::kOracle:
+      return "oracle";
+  }
+  return "bank";
+}
 
 std::string_view TopicName(Topic topic) {
   switch (topic) {
@@ -162,11 +204,15 @@ std::string_view PhaseName(Phase phase) {
 
 class Generator::Impl {
  public:
-  Impl(const WorldOptions& options, TruthSink* truth);
+  Impl(const WorldOptions& options, TruthSink* truth, const ClosedLoopOptions& loop);
   bool Next(Record* out);
   int32_t current_day() const { return day_; }
   int32_t days() const { return options_.days; }
   const WorldStats& stats() const { return stats_; }
+  const std::vector<HomeVisit>& waiting() const { return waiting_; }
+  void Answer(size_t i, std::vector<ShownTile> tiles, TileSource source);
+  bool IsCustomer(std::string_view id) const;
+  const ClosedLoopOptions& closed_loop() const { return loop_; }
 
  private:
   struct Pending {
@@ -174,19 +220,69 @@ class Generator::Impl {
     uint64_t seq;
     Record record;
   };
+  struct Planned {
+    int64_t start;
+    int kind;  // 0 web, 1 app, 2 bot
+  };
+  // One tile of a homepage: the offer and the intent the response model sees in it.
+  struct Tile {
+    Intent intent = Intent::kEverydayServicing;
+    std::string offer_id;
+    std::string tile_id;
+  };
+  // An app session between its home screen and the tiles' responses.
+  struct AppVisit {
+    SessionTruth truth;
+    int64_t t = 0;  // event time after the home screen's impressions
+    int64_t home_ms = 0;
+    Phase phase = Phase::kNone;
+    std::array<Intent, kTilesShown> bank{};  // what the bank's policy drew
+    int bank_count = 0;
+    std::array<double, kIntentCount> bank_propensity{};  // by intent
+    uint32_t home_dwell = 0;
+  };
+  // One person's day: the planned sessions, run step by step in a closed loop.
+  struct DayCursor {
+    uint32_t person;
+    Rng rng;
+    std::vector<Planned> plan;
+    size_t next = 0;
+    int64_t free_at = 0;
+    int session = 0;
+    bool done = false;
+    std::optional<AppVisit> visit;  // suspended, waiting for tiles
+    bool answered = false;
+    std::vector<ShownTile> answer;
+    TileSource source = TileSource::kBank;
+  };
 
   void BuildPeople();
   void Advance();
+  void AdvanceClosedLoop();
+  void Release(int64_t cutoff);
   void GenerateDay(int32_t day);
+  DayCursor OpenDay(Person& p, int32_t day);
+  // Runs the cursor's sessions that start before `until`; stops early at an app
+  // session that waits for the processor's tiles (cursor.visit set).
+  void RunCursor(DayCursor& c, int32_t day, int64_t until);
   void StepIntent(Person& p, int32_t day, Rng& rng, bool warmup);
   void EndEpisode(Person& p, int64_t end_ms, bool converted, bool warmup);
   Phase PhaseOf(const Person& p, int32_t day) const;
   double Affinity(const Person& p, Intent i) const;
+  uint64_t TotalConversions() const {
+    uint64_t n = 0;
+    for (uint64_t c : stats_.conversions) n += c;
+    return n;
+  }
   double Eligibility(const Person& p, Intent i) const;
   bool TileEligible(const Person& p, Intent i) const;
   int64_t WebSession(Person& p, int64_t t, Phase phase, Rng& rng);
   int64_t BotSession(Person& p, int64_t t, int32_t day, int session, Rng& rng);
-  int64_t AppSession(Person& p, int64_t t, Phase phase, Rng& rng);
+  AppVisit BeginAppSession(Person& p, int64_t t, Phase phase, Rng& rng);
+  int64_t FinishAppSession(Person& p, AppVisit& v, const std::vector<Tile>& tiles,
+                           TileSource source, Rng& rng);
+  std::vector<Tile> BankTiles(const AppVisit& v) const;
+  std::vector<Tile> OracleTiles(const Person& p, const AppVisit& v) const;
   int64_t Apply(Person& p, Intent product, int64_t t, Rng& rng, uint32_t* events);
   void RenewCookie(Person& p, Cookie& cookie);
   std::string NewSessionId();
@@ -200,6 +296,13 @@ class Generator::Impl {
 
   WorldOptions options_;
   TruthSink* truth_;
+  ClosedLoopOptions loop_;
+  std::vector<Arm> arms_;  // by person index (customers), closed loop only
+  std::vector<DayCursor> cursors_;
+  bool day_open_ = false;
+  int64_t step_end_ = 0;
+  std::vector<HomeVisit> waiting_;
+  std::vector<size_t> waiting_cursor_;
   std::array<bool, kIntentCount> enabled_{};
   std::string salt_;  // makes event ids of different seeds disjoint
   std::vector<Person> people_;
@@ -214,10 +317,15 @@ class Generator::Impl {
   WorldStats stats_;
 };
 
-Generator::Impl::Impl(const WorldOptions& options, TruthSink* truth)
-    : options_(options), truth_(truth) {
+Generator::Impl::Impl(const WorldOptions& options, TruthSink* truth, const ClosedLoopOptions& loop)
+    : options_(options), truth_(truth), loop_(loop) {
   if (const std::string error = options_.Validate(); !error.empty()) {
     throw std::invalid_argument(error);
+  }
+  if (loop_.enabled) {
+    if (const std::string error = loop_.Validate(); !error.empty()) {
+      throw std::invalid_argument(error);
+    }
   }
   if (options_.intents.empty()) {
     enabled_.fill(true);
@@ -228,6 +336,14 @@ Generator::Impl::Impl(const WorldOptions& options, TruthSink* truth)
   enabled_[static_cast<size_t>(Intent::kEverydayServicing)] = true;
   salt_ = Hex64(MixSeed({options_.seed, 0x5a17})).substr(0, 8);
   BuildPeople();
+  if (loop_.enabled) {
+    arms_.resize(people_.size(), Arm::kBank);
+    for (const auto& p : people_) {
+      if (p.kind != PersonKind::kCustomer) continue;
+      arms_[p.index] = ArmOf(p.id, options_.seed, loop_);
+      if (truth_) truth_->OnArm(p.id, arms_[p.index]);
+    }
+  }
   // The compacted profile topic starts with every customer's profile.
   for (const auto& p : people_) {
     if (p.kind == PersonKind::kCustomer) EmitProfile(p, options_.start_time_ms);
@@ -529,51 +645,81 @@ void Generator::Impl::StepIntent(Person& p, int32_t day, Rng& rng, bool warmup) 
   }
 }
 
-void Generator::Impl::GenerateDay(int32_t day) {
+Generator::Impl::DayCursor Generator::Impl::OpenDay(Person& p, int32_t day) {
   const int64_t day_start = options_.start_time_ms + static_cast<int64_t>(day) * kDayMs;
-  struct Planned {
-    int64_t start;
-    int kind;  // 0 web, 1 app, 2 bot
-  };
-  std::vector<Planned> plan;
-  for (Person& p : people_) {
-    Rng rng(MixSeed({options_.seed, 0x1D7, p.index, static_cast<uint64_t>(day)}));
-    StepIntent(p, day, rng, /*warmup=*/false);
-    plan.clear();
-    if (p.kind == PersonKind::kBot) {
-      const int n = rng.Poisson(1.5);
-      for (int s = 0; s < n; ++s)
-        plan.push_back({day_start + static_cast<int64_t>(rng.Below(kDayMs)), 2});
-    } else {
-      double web_rate = options_.web_sessions_per_day * std::sqrt(p.activity);
-      const Phase phase = PhaseOf(p, day);
-      if (p.in_episode) {
-        web_rate += phase == Phase::kResearch ? 0.5 : phase == Phase::kConsider ? 0.6 : 0.4;
-      }
-      const int web = rng.Poisson(web_rate);
-      for (int s = 0; s < web; ++s) plan.push_back({day_start + TimeInDay(rng, kWebHours), 0});
-      if (p.app_user) {
-        const int app = rng.Poisson(options_.app_sessions_per_day * p.activity);
-        for (int s = 0; s < app; ++s) plan.push_back({day_start + TimeInDay(rng, kAppHours), 1});
-      }
+  DayCursor c{p.index,
+              Rng(MixSeed({options_.seed, 0x1D7, p.index, static_cast<uint64_t>(day)})),
+              {},
+              0,
+              0,
+              0,
+              false,
+              std::nullopt,
+              false,
+              {},
+              TileSource::kBank};
+  Rng& rng = c.rng;
+  StepIntent(p, day, rng, /*warmup=*/false);
+  if (p.kind == PersonKind::kBot) {
+    const int n = rng.Poisson(1.5);
+    for (int s = 0; s < n; ++s)
+      c.plan.push_back({day_start + static_cast<int64_t>(rng.Below(kDayMs)), 2});
+  } else {
+    double web_rate = options_.web_sessions_per_day * std::sqrt(p.activity);
+    const Phase phase = PhaseOf(p, day);
+    if (p.in_episode) {
+      web_rate += phase == Phase::kResearch ? 0.5 : phase == Phase::kConsider ? 0.6 : 0.4;
     }
-    std::sort(plan.begin(), plan.end(),
-              [](const Planned& a, const Planned& b) { return a.start < b.start; });
-    // One thing at a time: a session starts after the previous one ended.
-    int64_t free_at = p.busy_until_ms;
-    int session = 0;
-    for (const Planned& s : plan) {
-      const int64_t start = std::max(s.start, free_at + 30 * kSecondMs);
-      if (s.kind == 0) {
-        free_at = WebSession(p, start, PhaseOf(p, day), rng);
-      } else if (s.kind == 1) {
-        free_at = AppSession(p, start, PhaseOf(p, day), rng);
+    const int web = rng.Poisson(web_rate);
+    for (int s = 0; s < web; ++s) c.plan.push_back({day_start + TimeInDay(rng, kWebHours), 0});
+    if (p.app_user) {
+      const int app = rng.Poisson(options_.app_sessions_per_day * p.activity);
+      for (int s = 0; s < app; ++s) c.plan.push_back({day_start + TimeInDay(rng, kAppHours), 1});
+    }
+  }
+  std::sort(c.plan.begin(), c.plan.end(),
+            [](const Planned& a, const Planned& b) { return a.start < b.start; });
+  c.free_at = p.busy_until_ms;
+  return c;
+}
+
+void Generator::Impl::RunCursor(DayCursor& c, int32_t day, int64_t until) {
+  Person& p = people_[c.person];
+  // One thing at a time: a session starts after the previous one ended.
+  while (c.next < c.plan.size()) {
+    const Planned& s = c.plan[c.next];
+    const int64_t start = std::max(s.start, c.free_at + 30 * kSecondMs);
+    if (start >= until) return;
+    ++c.next;
+    if (s.kind == 0) {
+      c.free_at = WebSession(p, start, PhaseOf(p, day), c.rng);
+    } else if (s.kind == 1) {
+      AppVisit v = BeginAppSession(p, start, PhaseOf(p, day), c.rng);
+      const Arm arm = loop_.enabled ? arms_[p.index] : Arm::kBank;
+      if (DecidedByProcessor(arm) && loop_.enabled) {
+        c.visit = std::move(v);
+        c.answered = false;
+        ++c.session;
+        return;
+      }
+      if (arm == Arm::kOracle) {
+        c.free_at = FinishAppSession(p, v, OracleTiles(p, v), TileSource::kOracle, c.rng);
       } else {
-        free_at = BotSession(p, start, day, session, rng);
+        c.free_at = FinishAppSession(p, v, BankTiles(v), TileSource::kBank, c.rng);
       }
-      ++session;
+    } else {
+      c.free_at = BotSession(p, start, day, c.session, c.rng);
     }
-    p.busy_until_ms = free_at;
+    ++c.session;
+  }
+  p.busy_until_ms = c.free_at;
+  c.done = true;
+}
+
+void Generator::Impl::GenerateDay(int32_t day) {
+  for (Person& p : people_) {
+    DayCursor c = OpenDay(p, day);
+    RunCursor(c, day, std::numeric_limits<int64_t>::max());
   }
 }
 
@@ -827,12 +973,14 @@ int64_t Generator::Impl::Apply(Person& p, Intent product, int64_t t, Rng& rng, u
   return t + 5000;
 }
 
-int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng) {
+Generator::Impl::AppVisit Generator::Impl::BeginAppSession(Person& p, int64_t t, Phase phase,
+                                                           Rng& rng) {
   if (!p.counted_app_user) {
     p.counted_app_user = true;
     ++stats_.customers_with_app_sessions;
   }
-  SessionTruth truth;
+  AppVisit v;
+  SessionTruth& truth = v.truth;
   truth.session_id = NewSessionId();
   truth.web = false;
   truth.visitor_id = p.id;
@@ -841,13 +989,9 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
   truth.intent = p.in_episode ? p.intent : Intent::kEverydayServicing;
   truth.phase = phase;
   truth.start_ms = t;
+  v.phase = phase;
   auto dwell = [&](double mean) {
     return static_cast<uint32_t>(rng.LogNormal(std::log(mean), 0.6));
-  };
-  auto emit = [&](v1::AppEvent* e) {
-    Emit(Topic::kApp, p.id, t, static_cast<uint32_t>(e->action()), e);
-    ++truth.events;
-    t += e->dwell_ms() + 200 + static_cast<int64_t>(rng.Below(1500));
   };
 
   v1::AppEvent login = AppBase(p, t, v1::APP_ACTION_LOGIN, "login", dwell(3000));
@@ -856,7 +1000,8 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
   t += login.dwell_ms();
 
   // Homepage: three tiles chosen by the bank's current (popularity-driven) policy,
-  // independent of intent, so clicks reveal what the customer wants.
+  // independent of intent, so clicks reveal what the customer wants. Drawn in every
+  // arm, so the person-day's random stream is the same whatever the tiles shown.
   std::array<double, kIntentCount> tile_w{};
   for (const auto& spec : Intents()) {
     const size_t k = static_cast<size_t>(spec.intent);
@@ -867,31 +1012,90 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
                 : spec.intent == Intent::kBalanceTransfer ? 1.5
                                                           : 1.0;
   }
-  std::array<Intent, kTilesShown> shown{};
-  int shown_count = 0;
-  for (; shown_count < kTilesShown; ++shown_count) {
+  v.bank_propensity = InclusionProbabilities(tile_w, kTilesShown);
+  for (; v.bank_count < kTilesShown; ++v.bank_count) {
     double total = 0;
     for (double w : tile_w) total += w;
     if (total <= 0) break;
     const size_t k = rng.Weighted(tile_w);
-    shown[static_cast<size_t>(shown_count)] = static_cast<Intent>(k);
+    v.bank[static_cast<size_t>(v.bank_count)] = static_cast<Intent>(k);
     tile_w[k] = 0;
   }
   v1::AppEvent home = AppBase(p, t, v1::APP_ACTION_SCREEN_VIEW, "home", dwell(8000));
   Emit(Topic::kApp, p.id, t, home.action(), &home);
   ++truth.events;
+  v.home_ms = t;
+  v.home_dwell = home.dwell_ms();
+  v.t = t;
+  return v;
+}
+
+std::vector<Generator::Impl::Tile> Generator::Impl::BankTiles(const AppVisit& v) const {
+  std::vector<Tile> tiles;
+  for (int i = 0; i < v.bank_count; ++i) {
+    const IntentSpec& spec = Spec(v.bank[static_cast<size_t>(i)]);
+    tiles.push_back({spec.intent, std::string(spec.offer_id), std::string(spec.tile_id)});
+  }
+  return tiles;
+}
+
+std::vector<Generator::Impl::Tile> Generator::Impl::OracleTiles(const Person& p,
+                                                                const AppVisit& v) const {
+  std::vector<Tile> bank = BankTiles(v);
+  if (!p.in_episode || p.intent == Intent::kEverydayServicing) return bank;
+  const IntentSpec& spec = Spec(p.intent);
+  std::vector<Tile> tiles{{spec.intent, std::string(spec.offer_id), std::string(spec.tile_id)}};
+  for (auto& t : bank) {
+    if (tiles.size() < static_cast<size_t>(kTilesShown) && t.intent != spec.intent) {
+      tiles.push_back(std::move(t));
+    }
+  }
+  return tiles;
+}
+
+int64_t Generator::Impl::FinishAppSession(Person& p, AppVisit& v, const std::vector<Tile>& shown,
+                                          TileSource source, Rng& rng) {
+  SessionTruth& truth = v.truth;
+  const Phase phase = v.phase;
+  int64_t t = v.t;
+  auto dwell = [&](double mean) {
+    return static_cast<uint32_t>(rng.LogNormal(std::log(mean), 0.6));
+  };
+  auto emit = [&](v1::AppEvent* e) {
+    Emit(Topic::kApp, p.id, t, static_cast<uint32_t>(e->action()), e);
+    ++truth.events;
+    t += e->dwell_ms() + 200 + static_cast<int64_t>(rng.Below(1500));
+  };
+  HomeVisitTruth visit;
+  visit.customer_id = p.id;
+  visit.session_id = truth.session_id;
+  visit.login_event_id = truth.first_event_id;
+  visit.time_ms = truth.start_ms;
+  visit.arm = loop_.enabled ? arms_[p.index] : Arm::kBank;
+  visit.source = source;
+  const int shown_count = static_cast<int>(shown.size());
   for (int i = 0; i < shown_count; ++i) {
-    const IntentSpec& tile = Spec(shown[static_cast<size_t>(i)]);
+    const Tile& tile = shown[static_cast<size_t>(i)];
     v1::AppEvent imp = AppBase(p, t, v1::APP_ACTION_TILE_IMPRESSION, "home", 0);
-    imp.set_tile_id(std::string(tile.tile_id));
-    imp.set_offer_id(std::string(tile.offer_id));
+    imp.set_tile_id(tile.tile_id);
+    imp.set_offer_id(tile.offer_id);
     Emit(Topic::kApp, p.id, t + 10 * (i + 1), imp.action(), &imp);
     ++truth.events;
+    TileTruth tt;
+    tt.offer_id = tile.offer_id;
+    tt.intent = tile.intent;
+    // The bank's policy shows an intent's offer only as that intent's tile.
+    if (tile.offer_id == Spec(tile.intent).offer_id) {
+      tt.bank_propensity = v.bank_propensity[static_cast<size_t>(tile.intent)];
+    }
+    visit.tiles.push_back(std::move(tt));
   }
-  t += home.dwell_ms();
+  t += v.home_dwell;
   for (int i = 0; i < shown_count; ++i) {
-    const Intent tile_intent = shown[static_cast<size_t>(i)];
+    const Tile& shown_tile = shown[static_cast<size_t>(i)];
+    const Intent tile_intent = shown_tile.intent;
     const IntentSpec& tile = Spec(tile_intent);
+    TileTruth& tt = visit.tiles[static_cast<size_t>(i)];
     const bool match = p.in_episode && p.intent == tile_intent;
     double click = 0.015;
     if (match) {
@@ -901,9 +1105,10 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
                                                    : 0.4;
     }
     if (rng.Chance(click)) {
+      tt.clicked = true;
       v1::AppEvent c = AppBase(p, t, v1::APP_ACTION_TILE_CLICK, "home", 0);
-      c.set_tile_id(std::string(tile.tile_id));
-      c.set_offer_id(std::string(tile.offer_id));
+      c.set_tile_id(shown_tile.tile_id);
+      c.set_offer_id(shown_tile.offer_id);
       emit(&c);
       v1::AppEvent view = AppBase(p, t, v1::APP_ACTION_SCREEN_VIEW,
                                   "offers/" + std::string(tile.slug), dwell(30000));
@@ -912,14 +1117,20 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
       if (!tile.product_code.empty()) {
         const bool ready = match && phase != Phase::kResearch && !p.applied && rng.Chance(0.35);
         const bool impulse = !match && rng.Chance(0.03);
-        if (ready || impulse) t = Apply(p, tile_intent, t, rng, &truth.events);
+        if (ready || impulse) {
+          const uint64_t before = TotalConversions();
+          t = Apply(p, tile_intent, t, rng, &truth.events);
+          tt.applied = true;
+          tt.converted = TotalConversions() > before;
+        }
       }
       break;  // one click leaves the homepage
     }
     if (rng.Chance(match ? 0.01 : 0.04)) {
+      tt.dismissed = true;
       v1::AppEvent d = AppBase(p, t, v1::APP_ACTION_TILE_DISMISS, "home", 0);
-      d.set_tile_id(std::string(tile.tile_id));
-      d.set_offer_id(std::string(tile.offer_id));
+      d.set_tile_id(shown_tile.tile_id);
+      d.set_offer_id(shown_tile.offer_id);
       emit(&d);
     }
   }
@@ -976,13 +1187,18 @@ int64_t Generator::Impl::AppSession(Person& p, int64_t t, Phase phase, Rng& rng)
   }
   truth.end_ms = t;
   ++stats_.app_sessions;
-  if (truth_) truth_->OnSession(truth);
+  if (truth_) {
+    truth_->OnHomeVisit(visit);
+    truth_->OnSession(truth);
+  }
   return t;
 }
 
 void Generator::Impl::Advance() {
-  ready_.clear();
-  ready_pos_ = 0;
+  if (loop_.enabled) {
+    AdvanceClosedLoop();
+    return;
+  }
   int64_t cutoff;
   if (day_ < options_.days) {
     GenerateDay(day_);
@@ -994,6 +1210,13 @@ void Generator::Impl::Advance() {
     finished_ = true;
     cutoff = std::numeric_limits<int64_t>::max();
   }
+  Release(cutoff);
+}
+
+// Moves the pending records before `cutoff` to ready_, in event-time order.
+void Generator::Impl::Release(int64_t cutoff) {
+  ready_.clear();
+  ready_pos_ = 0;
   std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
     return a.time_ms != b.time_ms ? a.time_ms < b.time_ms : a.seq < b.seq;
   });
@@ -1004,12 +1227,104 @@ void Generator::Impl::Advance() {
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
+void Generator::Impl::AdvanceClosedLoop() {
+  // Answered visits go on; then every cursor runs to the step's end or its next wait.
+  waiting_.clear();
+  waiting_cursor_.clear();
+  if (!day_open_) {
+    if (day_ >= options_.days) {
+      for (Person& p : people_) EndEpisode(p, options_.start_time_ms + day_ * kDayMs, false, false);
+      finished_ = true;
+      Release(std::numeric_limits<int64_t>::max());
+      return;
+    }
+    cursors_.clear();
+    cursors_.reserve(people_.size());
+    for (Person& p : people_) cursors_.push_back(OpenDay(p, day_));
+    day_open_ = true;
+    step_end_ = options_.start_time_ms + static_cast<int64_t>(day_) * kDayMs + loop_.step_ms;
+  }
+  const int64_t day_end = options_.start_time_ms + static_cast<int64_t>(day_ + 1) * kDayMs;
+  const bool last_step = step_end_ >= day_end;
+  // The day's last step also runs sessions pushed past midnight by earlier ones.
+  const int64_t until = last_step ? std::numeric_limits<int64_t>::max() : step_end_;
+  int64_t latest_home = std::numeric_limits<int64_t>::min();
+  for (size_t i = 0; i < cursors_.size(); ++i) {
+    DayCursor& c = cursors_[i];
+    if (c.visit && c.answered) {
+      Person& p = people_[c.person];
+      std::vector<Tile> tiles;
+      if (c.source == TileSource::kProcessor) {
+        for (auto& t : c.answer) {
+          tiles.push_back({t.intent, std::move(t.offer_id), std::move(t.tile_id)});
+        }
+      } else {
+        tiles = BankTiles(*c.visit);
+      }
+      c.free_at = FinishAppSession(p, *c.visit, tiles, c.source, c.rng);
+      c.visit.reset();
+      c.answer.clear();
+    }
+    if (!c.done && !c.visit) RunCursor(c, day_, until);
+    if (c.visit) {
+      HomeVisit h;
+      h.customer_id = people_[c.person].id;
+      h.login_event_id = c.visit->truth.first_event_id;
+      h.session_id = c.visit->truth.session_id;
+      h.login_ms = c.visit->truth.start_ms;
+      h.arm = arms_[c.person];
+      waiting_.push_back(std::move(h));
+      waiting_cursor_.push_back(i);
+      latest_home = std::max(latest_home, c.visit->home_ms);
+    }
+  }
+  if (!waiting_.empty()) {
+    // Everything up to the waiting visits' home screens goes out, so the processor can
+    // decide; records of this step after them follow once they are answered.
+    Release(latest_home + 1);
+    return;
+  }
+  if (last_step) {
+    day_open_ = false;
+    cursors_.clear();
+    ++day_;
+    Release(day_end);  // every later session starts at or after midnight
+    return;
+  }
+  step_end_ += loop_.step_ms;
+  Release(step_end_ - loop_.step_ms);
+}
+
+void Generator::Impl::Answer(size_t i, std::vector<ShownTile> tiles, TileSource source) {
+  if (i >= waiting_cursor_.size()) throw std::out_of_range("Generator::Answer: no such visit");
+  DayCursor& c = cursors_[waiting_cursor_[i]];
+  if (source == TileSource::kProcessor && tiles.empty()) source = TileSource::kMiss;
+  c.answer = std::move(tiles);
+  c.source = source;
+  c.answered = true;
+}
+
+bool Generator::Impl::IsCustomer(std::string_view id) const {
+  if (id.size() != 10 || id[0] != 'C') return false;
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+  return ec == std::errc() && end == id.data() + id.size() && n >= 1 &&
+         n <= static_cast<uint64_t>(options_.customers);
+}
+
 bool Generator::Impl::Next(Record* out) {
   if (options_.max_records > 0 && emitted_ >= static_cast<uint64_t>(options_.max_records)) {
+    waiting_.clear();  // the world ends here: nobody waits any more
+    waiting_cursor_.clear();
     return false;
   }
   while (ready_pos_ >= ready_.size()) {
     if (finished_) return false;
+    if (!waiting_.empty()) {
+      for (size_t i : waiting_cursor_) {
+        if (!cursors_[i].answered) return false;  // the caller answers first
+      }
+    }
     Advance();
   }
   *out = std::move(ready_[ready_pos_++]);
@@ -1032,8 +1347,20 @@ bool Generator::Impl::Next(Record* out) {
   return true;
 }
 
-Generator::Generator(const WorldOptions& options, TruthSink* truth)
-    : impl_(std::make_unique<Impl>(options, truth)) {}
+Generator::Generator(const WorldOptions& options, TruthSink* truth, const ClosedLoopOptions& loop)
+    : impl_(std::make_unique<Impl>(options, truth, loop)) {}
+const std::vector<HomeVisit>& Generator::waiting() const {
+  return impl_->waiting();
+}
+void Generator::Answer(size_t i, std::vector<ShownTile> tiles, TileSource source) {
+  impl_->Answer(i, std::move(tiles), source);
+}
+bool Generator::IsCustomer(std::string_view id) const {
+  return impl_->IsCustomer(id);
+}
+const ClosedLoopOptions& Generator::closed_loop() const {
+  return impl_->closed_loop();
+}
 Generator::~Generator() = default;
 bool Generator::Next(Record* out) {
   return impl_->Next(out);

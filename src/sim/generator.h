@@ -12,6 +12,13 @@
 // Records come in event-time order (ties broken by creation order). The world is
 // built one simulated day at a time, so memory holds one day of records plus the
 // per-person state (a few hundred bytes per person). Not thread-safe.
+//
+// Closed loop (ClosedLoopOptions::enabled): simulated time advances in steps across
+// all customers. When an app session of a customer in the processor's arms has
+// produced its LOGIN and home screen, Next() returns false with waiting() non-empty;
+// the caller gets the processor's decision for each waiting visit, calls Answer() for
+// every one, and Next() goes on. Responses are drawn from the person-day's own random
+// stream, so the same seed and the same answers give the same world.
 #pragma once
 
 #include <array>
@@ -25,6 +32,22 @@
 #include "sim/record.h"
 
 namespace intentstream::sim {
+
+// An app session waiting for its homepage tiles (closed loop).
+struct HomeVisit {
+  std::string customer_id;
+  std::string login_event_id;  // the decision's trigger_event_id
+  std::string session_id;
+  int64_t login_ms = 0;
+  Arm arm = Arm::kTreated;
+};
+
+// A tile the processor chose for a waiting visit.
+struct ShownTile {
+  std::string offer_id;
+  std::string tile_id;
+  Intent intent = Intent::kEverydayServicing;  // what the offer serves (IntentFromOffer)
+};
 
 // Counts of what has been yielded so far, and of the hidden world behind it.
 struct WorldStats {
@@ -47,7 +70,8 @@ class Generator {
  public:
   // `options` must be valid (see WorldOptions::Validate); throws std::invalid_argument
   // with Validate()'s message otherwise. `truth`, if given, must outlive the generator.
-  explicit Generator(const WorldOptions& options, TruthSink* truth = nullptr);
+  explicit Generator(const WorldOptions& options, TruthSink* truth = nullptr,
+                     const ClosedLoopOptions& loop = {});
   ~Generator();
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;
@@ -55,6 +79,16 @@ class Generator {
   // Fills `out` with the next record in event-time order. Returns false at the end of
   // the world (or after options.max_records records).
   bool Next(Record* out);
+
+  // Closed loop: the visits waiting for tiles after Next() returned false (empty at
+  // the world's end, and always in an open-loop world).
+  const std::vector<HomeVisit>& waiting() const;
+  // Answers waiting()[i]: the processor's tiles with source kProcessor; with kMiss or
+  // kRejected (tiles ignored) the visit gets the bank's policy.
+  void Answer(size_t i, std::vector<ShownTile> tiles, TileSource source);
+  // True for a customer id of this world.
+  bool IsCustomer(std::string_view id) const;
+  const ClosedLoopOptions& closed_loop() const;
 
   // Day being generated (0-based) and the world's length, for progress output.
   int32_t current_day() const;

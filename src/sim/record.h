@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "sim/arms.h"
 #include "sim/catalog.h"
 
 namespace intentstream::sim {
@@ -72,6 +74,40 @@ struct EpisodeTruth {
   bool converted = false;
 };
 
+// Where a home visit's tiles came from.
+enum class TileSource : uint8_t {
+  kBank,       // the bank's policy (bank arm, and every visit of an open-loop world)
+  kProcessor,  // the processor's decision for this login
+  kMiss,       // no decision in time: the bank's policy
+  kRejected,   // a decision naming an offer the world does not know: the bank's policy
+  kOracle,     // the active latent intent's tile first
+};
+std::string_view TileSourceName(TileSource source);
+
+// One tile shown on a home visit and what the customer did with it.
+struct TileTruth {
+  std::string offer_id;
+  Intent intent = Intent::kEverydayServicing;  // the intent the offer serves
+  // Probability that the bank's policy shows this offer on this visit (its logging
+  // propensity; 0 when the bank's policy could not have shown it).
+  double bank_propensity = 0;
+  bool clicked = false;
+  bool dismissed = false;
+  bool applied = false;    // an application started from the tile
+  bool converted = false;  // that application completed
+};
+
+// The homepage of one app session: its arm, the tiles shown, the responses.
+struct HomeVisitTruth {
+  std::string customer_id;
+  std::string session_id;
+  std::string login_event_id;
+  int64_t time_ms = 0;  // the LOGIN's event time
+  Arm arm = Arm::kBank;
+  TileSource source = TileSource::kBank;
+  std::vector<TileTruth> tiles;
+};
+
 // Receives truth as the generator produces it (day by day, before that day's records
 // are yielded). Implementations must not throw.
 class TruthSink {
@@ -80,6 +116,9 @@ class TruthSink {
   virtual void OnSession(const SessionTruth& session) = 0;
   virtual void OnConversion(const ConversionTruth& conversion) = 0;
   virtual void OnEpisode(const EpisodeTruth& episode) = 0;
+  virtual void OnHomeVisit(const HomeVisitTruth&) {}
+  // Closed-loop worlds: every customer's arm, once, before the first day.
+  virtual void OnArm(std::string_view /*customer_id*/, Arm /*arm*/) {}
 };
 
 }  // namespace intentstream::sim

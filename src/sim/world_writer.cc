@@ -89,6 +89,11 @@ std::unique_ptr<WorldWriter> WorldWriter::Open(const WorldOptions& world, const 
     return fail(root / "truth", "open failed");
   if (!open(w->episodes_, root / "truth" / "episodes.csv"))
     return fail(root / "truth", "open failed");
+  if (!open(w->home_visits_, root / "truth" / "home_visits.csv"))
+    return fail(root / "truth", "open failed");
+  w->home_visits_ << "customer_id,session_id,login_event_id,time_ms,arm,source,rank,offer_id,"
+                     "intent,bank_propensity,clicked,dismissed,applied,converted\n";
+  w->truth_dir_ = (root / "truth").string();
   w->sessions_ << "session_id,channel,visitor_id,customer_id,person_id,first_event_id,start_ms,"
                   "end_ms,events,intent,phase,bot,linked\n";
   w->conversions_ << "customer_id,event_id,time_ms,product_code,intent\n";
@@ -195,6 +200,8 @@ bool WorldWriter::Close(std::string* error) {
   close(sessions_);
   close(conversions_);
   close(episodes_);
+  close(home_visits_);
+  close(arms_);
   if (!ok) *error = "--out: write failed while closing files";
   return ok;
 }
@@ -214,6 +221,30 @@ void WorldWriter::OnConversion(const ConversionTruth& c) {
 void WorldWriter::OnEpisode(const EpisodeTruth& e) {
   episodes_ << e.person_id << ',' << e.customer_id << ',' << IntentName(e.intent) << ','
             << e.start_ms << ',' << e.end_ms << ',' << (e.converted ? 1 : 0) << '\n';
+}
+
+}  // namespace intentstream::sim
+
+namespace intentstream::sim {
+
+void WorldWriter::OnHomeVisit(const HomeVisitTruth& v) {
+  for (size_t i = 0; i < v.tiles.size(); ++i) {
+    const TileTruth& t = v.tiles[i];
+    home_visits_ << v.customer_id << ',' << v.session_id << ',' << v.login_event_id << ','
+                 << v.time_ms << ',' << ArmName(v.arm) << ',' << TileSourceName(v.source) << ','
+                 << i + 1 << ',' << t.offer_id << ',' << IntentName(t.intent) << ','
+                 << t.bank_propensity << ',' << (t.clicked ? 1 : 0) << ',' << (t.dismissed ? 1 : 0)
+                 << ',' << (t.applied ? 1 : 0) << ',' << (t.converted ? 1 : 0) << '\n';
+  }
+}
+
+void WorldWriter::OnArm(std::string_view customer_id, Arm arm) {
+  if (!arms_.is_open()) {
+    // Closed-loop worlds only: an open-loop world's truth stays as it was.
+    arms_.open(truth_dir_ + "/arms.csv", std::ios::binary | std::ios::trunc);
+    arms_ << "customer_id,arm\n";
+  }
+  arms_ << customer_id << ',' << ArmName(arm) << '\n';
 }
 
 }  // namespace intentstream::sim

@@ -10,6 +10,9 @@
 //                                          split's start, then the split's updates
 //   <out>/<split>/examples.csv             decision points (app LOGIN events)
 //   <out>/truth/sessions.csv, conversions.csv, episodes.csv
+//   <out>/truth/home_visits.csv            one line per homepage tile shown, with the
+//                                          bank policy's propensity and the responses
+//   <out>/truth/arms.csv                   closed-loop worlds: every customer's arm
 #pragma once
 
 #include <array>
@@ -57,6 +60,8 @@ class WorldWriter final : public TruthSink {
   void OnSession(const SessionTruth& session) override;
   void OnConversion(const ConversionTruth& conversion) override;
   void OnEpisode(const EpisodeTruth& episode) override;
+  void OnHomeVisit(const HomeVisitTruth& visit) override;
+  void OnArm(std::string_view customer_id, Arm arm) override;
 
   // Records written per split.
   const std::array<uint64_t, 3>& records_per_split() const { return per_split_; }
@@ -69,7 +74,8 @@ class WorldWriter final : public TruthSink {
   std::array<int64_t, 3> split_start_ms_{};
   std::array<std::array<std::ofstream, kTopicCount>, 3> files_;
   std::array<std::ofstream, 3> examples_;
-  std::ofstream sessions_, conversions_, episodes_;
+  std::ofstream sessions_, conversions_, episodes_, home_visits_, arms_;
+  std::string truth_dir_;
   size_t current_split_ = 0;
   std::array<uint64_t, 3> per_split_{};
   // Latest profile JSON per customer, in first-seen order, for the split snapshots.

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "decide/options.h"
+#include "eval/closed_loop_report.h"
 #include "eval/evaluation.h"
 #include "intent_head_labeller.h"
 #include "model/blas_probe.h"
@@ -21,6 +22,7 @@ namespace {
 constexpr char kUsage[] =
     R"(usage: intentstream-evaluate --data DIR (--predictions FILE | --model trivial) [flags]
        intentstream-evaluate --decisions FILE [--data DIR] [flags]
+       intentstream-evaluate --closed-loop DIR [--out DIR] [--logged DIR --logged-decisions F]
 
   --data DIR                    output of intentstream-journeygen --out
   --predictions FILE            CSV: example_id,intent,p_convert,<one column per tile id>
@@ -49,6 +51,16 @@ constexpr char kUsage[] =
                                 intents (per intent P/R/F1, lead time, latency; intents.md)
   --intent-head DIR             add the distilled intent head to it (needs --encoder)
   --encoder DIR                 the session encoder the head reads (e.g. models/default)
+Closed loop (docs/closed-loop.md):
+  --closed-loop DIR             a closed-loop world (intentstream-journeygen --closed-loop
+                                --out DIR): per arm CTR, dismissal rate, conversions per
+                                1,000 customers with 95% bootstrap intervals, the treated
+                                arm's lift, cumulative conversions by day (--out: PNG)
+  --bootstrap-samples N         bootstrap resamples (default 1000)
+  --seed N                      seed of the bootstrap (default 1)
+  --logged DIR                  off-policy check: an open-loop world of the same options
+  --logged-decisions FILE       and the processor's decisions over it (--decisions-out):
+                                IPS and SNIPS estimates of the processor's CTR
   --help
 )";
 }  // namespace
@@ -77,10 +89,35 @@ int main(int argc, char** argv) {
                     "--intents",
                     "--intent-head",
                     "--encoder",
+                    "--closed-loop",
+                    "--bootstrap-samples",
+                    "--seed",
+                    "--logged",
+                    "--logged-decisions",
                     "--help"},
                    {"--help", "--intents"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
+    return 0;
+  }
+  if (flags.Has("--closed-loop")) {
+    eval::ClosedLoopReportOptions loop;
+    loop.data_dir = flags.String("--closed-loop", "");
+    loop.out_dir = flags.String("--out", "");
+    loop.bootstrap_samples = flags.Number<int>("--bootstrap-samples", loop.bootstrap_samples);
+    loop.seed = flags.Number<uint64_t>("--seed", loop.seed);
+    loop.logged_dir = flags.String("--logged", "");
+    loop.logged_decisions = flags.String("--logged-decisions", "");
+    if (!flags.error().empty()) {
+      std::cerr << "error: " << flags.error() << "\n";
+      return 2;
+    }
+    eval::ClosedLoopReport report;
+    if (const std::string error = eval::BuildClosedLoopReport(loop, &report); !error.empty()) {
+      std::cerr << "error: " << error << "\n";
+      return 2;
+    }
+    std::cout << report.markdown;
     return 0;
   }
   eval::EvaluationOptions options;

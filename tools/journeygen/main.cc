@@ -2,10 +2,12 @@
 // train / validation / test files with ground truth, and/or produces it to Kafka.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "sim/closed_loop.h"
 #include "sim/flags.h"
 #include "sim/generator.h"
 #include "sim/kafka_output.h"
@@ -39,6 +41,16 @@ Kafka:
   --rate N                  records per second (default 0 = unlimited)
   --topic-prefix P          prefix for the topic names (default none)
   --kafka-property K=V,...  librdkafka properties passed through (e.g. compression.type=lz4)
+Closed loop (needs --bootstrap; docs/closed-loop.md):
+  --closed-loop             customers answer the processor's homepage tiles: each app
+                            session waits for its decision before it goes on
+  --decisions-topic T       where the processor's decisions are (default decisions)
+  --decision-wait-ms N      longest wait per step for its decisions (default 5000);
+                            then the bank's policy, counted as a miss
+  --step-minutes N          simulated time per step (default 60)
+  --holdout-percent X       the processor's decision.holdout_percent (default 5)
+  --bank-share X            customers shown the bank's policy (default 0.25)
+  --oracle-share X          customers shown the active intent's tile (default 0.25)
 Other:
   --dry-run                 generate and count only (timing)
   --quiet                   no progress output
@@ -69,10 +81,17 @@ int main(int argc, char** argv) {
                     "--rate",
                     "--topic-prefix",
                     "--kafka-property",
+                    "--closed-loop",
+                    "--decisions-topic",
+                    "--decision-wait-ms",
+                    "--step-minutes",
+                    "--holdout-percent",
+                    "--bank-share",
+                    "--oracle-share",
                     "--dry-run",
                     "--quiet",
                     "--help"},
-                   {"--dry-run", "--quiet", "--help"});
+                   {"--dry-run", "--quiet", "--help", "--closed-loop"});
   if (flags.Bool("--help")) {
     std::cout << kUsage;
     return 0;
@@ -120,6 +139,15 @@ int main(int argc, char** argv) {
   kafka.rate_per_s = flags.Number<double>("--rate", 0.0);
   kafka.topic_prefix = flags.String("--topic-prefix", "");
   kafka.properties = flags.List("--kafka-property");
+  sim::ClosedLoopOptions loop;
+  loop.enabled = flags.Bool("--closed-loop");
+  loop.holdout_percent = flags.Number<double>("--holdout-percent", loop.holdout_percent);
+  loop.bank_share = flags.Number<double>("--bank-share", loop.bank_share);
+  loop.oracle_share = flags.Number<double>("--oracle-share", loop.oracle_share);
+  loop.step_ms = flags.Number<int64_t>("--step-minutes", loop.step_ms / 60'000) * 60'000;
+  sim::ClosedLoopRunOptions loop_run;
+  loop_run.decisions_topic = flags.String("--decisions-topic", loop_run.decisions_topic);
+  loop_run.decision_wait_ms = flags.Number<int>("--decision-wait-ms", loop_run.decision_wait_ms);
   const bool quiet = flags.Bool("--quiet");
   if (!flags.error().empty()) {
     std::cerr << "error: " << flags.error() << "\n";
@@ -128,6 +156,20 @@ int main(int argc, char** argv) {
   if (const std::string error = world.Validate(); !error.empty()) {
     std::cerr << "error: " << error << "\n";
     return 2;
+  }
+  if (loop.enabled) {
+    if (const std::string e = loop.Validate(); !e.empty()) {
+      std::cerr << "error: " << e << "\n";
+      return 2;
+    }
+    if (kafka.bootstrap.empty()) {
+      std::cerr << "error: --closed-loop needs --bootstrap HOST:PORT\n";
+      return 2;
+    }
+    if (loop_run.decision_wait_ms < 0) {
+      std::cerr << "error: --decision-wait-ms must be >= 0\n";
+      return 2;
+    }
   }
   if (!(kafka.rate_per_s >= 0)) {
     std::cerr << "error: --rate must be >= 0 (got " << kafka.rate_per_s << ")\n";
@@ -164,11 +206,37 @@ int main(int argc, char** argv) {
   auto elapsed_s = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
-  sim::Generator generator(world, writer.get());
+  sim::Generator generator(world, writer.get(), loop);
   sim::Record record;
   uint64_t records = 0;
   int32_t reported_day = -1;
-  while (generator.Next(&record)) {
+  std::unique_ptr<sim::ClosedLoop> closed_loop;
+  if (loop.enabled) {
+    loop_run.bootstrap = kafka.bootstrap;
+    loop_run.properties = kafka.properties;
+    closed_loop = sim::ClosedLoop::Create(loop_run, &error);
+    if (!closed_loop) {
+      std::cerr << "error: " << error << "\n";
+      return 2;
+    }
+    auto also = [&](const sim::Record& r, std::string* e) {
+      ++records;
+      return !writer || writer->Write(r, e);
+    };
+    auto progress = [&](const sim::ClosedLoopStats& s) {
+      if (quiet || generator.current_day() == reported_day) return;
+      reported_day = generator.current_day();
+      std::fprintf(stderr, "\rday %d/%d  records %llu  visits %llu  misses %llu  %.1f s  ",
+                   reported_day, generator.days(), static_cast<unsigned long long>(records),
+                   static_cast<unsigned long long>(s.visits),
+                   static_cast<unsigned long long>(s.misses), elapsed_s());
+    };
+    if (!closed_loop->Run(generator, *kafka_out, also, progress, &error)) {
+      std::cerr << "error: " << error << "\n";
+      return 1;
+    }
+  }
+  while (!loop.enabled && generator.Next(&record)) {
     ++records;
     if (writer && !writer->Write(record, &error)) {
       std::cerr << "error: " << error << "\n";
@@ -198,6 +266,35 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(kafka_out->failed()), undelivered);
   }
   std::printf("%s\n", sim::FormatStats(generator.stats()).c_str());
+  if (closed_loop) {
+    const auto& s = closed_loop->stats();
+    std::printf(
+        "closed loop: %llu visits waited in %llu steps (%.1f s waiting): %llu shown the "
+        "processor's tiles, %llu misses (bank policy), %llu decisions naming an unknown offer "
+        "and %llu an unknown customer ignored, %llu arm mismatches; %llu homepage decisions "
+        "read, %llu undecodable\n",
+        static_cast<unsigned long long>(s.visits), static_cast<unsigned long long>(s.waits),
+        s.wait_s, static_cast<unsigned long long>(s.answered),
+        static_cast<unsigned long long>(s.misses), static_cast<unsigned long long>(s.unknown_offer),
+        static_cast<unsigned long long>(s.unknown_customer),
+        static_cast<unsigned long long>(s.arm_mismatch),
+        static_cast<unsigned long long>(s.decisions_read),
+        static_cast<unsigned long long>(s.undecodable));
+    if (!split.out_dir.empty()) {
+      // For the report (intentstream-evaluate --closed-loop): how the loop went.
+      std::ofstream props(split.out_dir + "/truth/closed_loop.properties", std::ios::trunc);
+      props << "visits_waited=" << s.visits << "\nsteps=" << s.waits << "\nanswered=" << s.answered
+            << "\nmisses=" << s.misses << "\nunknown_offer=" << s.unknown_offer
+            << "\nunknown_customer=" << s.unknown_customer << "\narm_mismatch=" << s.arm_mismatch
+            << "\nwait_s=" << s.wait_s << "\nholdout_percent=" << loop.holdout_percent
+            << "\nbank_share=" << loop.bank_share << "\noracle_share=" << loop.oracle_share
+            << "\nstep_minutes=" << loop.step_ms / 60'000 << "\n";
+      if (!props) {
+        std::cerr << "error: --out: cannot write truth/closed_loop.properties\n";
+        return 1;
+      }
+    }
+  }
   if (writer) {
     const auto& per = writer->records_per_split();
     std::printf("records per split: train %llu, validation %llu, test %llu -> %s\n",
