@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/hash.h"
+#include "common/holdout.h"
 #include "decide/arbitration.h"
 #include "decide/exploration.h"
 #include "decide/fairness.h"
@@ -58,8 +59,7 @@ std::string Fixed(double v, int digits = 2) {
 }
 
 Arm ArmOf(std::string_view customer_id, double holdout_percent) {
-  const uint64_t h = Fnv1a64(std::string("arm|") + std::string(customer_id));
-  return static_cast<double>(h % 10000) < holdout_percent * 100.0 ? Arm::kHoldout : Arm::kTreated;
+  return InHoldout(customer_id, holdout_percent) ? Arm::kHoldout : Arm::kTreated;
 }
 
 bool IsHomeTrigger(const v1::AppEvent& e) {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/hash.h"
+#include "common/holdout.h"
 #include "sim/random.h"
 
 namespace intentstream::sim {
@@ -43,9 +44,7 @@ Arm ArmOf(std::string_view customer_id, uint64_t seed, const ClosedLoopOptions& 
   if (u < options.bank_share) return Arm::kBank;
   if (u < options.bank_share + options.oracle_share) return Arm::kOracle;
   // The processor's own holdout rule, so its "holdout" decisions land in this arm.
-  const uint64_t h = Fnv1a64(std::string("arm|") + std::string(customer_id));
-  return static_cast<double>(h % 10000) < options.holdout_percent * 100.0 ? Arm::kHoldout
-                                                                          : Arm::kTreated;
+  return InHoldout(customer_id, options.holdout_percent) ? Arm::kHoldout : Arm::kTreated;
 }
 
 }  // namespace intentstream::sim

@@ -40,7 +40,7 @@ struct ClosedLoopOptions {
 };
 
 // The customer's arm. The processor's arm (treated or holdout) uses the processor's
-// rule (decide::ArmOf: FNV-1a of "arm|" + id); bank and oracle a hash of (seed, id).
+// holdout rule (common/holdout.h); bank and oracle a hash of (seed, id).
 Arm ArmOf(std::string_view customer_id, uint64_t seed, const ClosedLoopOptions& options);
 
 // True when the customer's app sessions wait for the processor's decision.
