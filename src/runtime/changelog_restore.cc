@@ -88,7 +88,7 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
     result.ends[cf] = store_.Get(Cf::kMeta, key, &value) ? std::stoll(value) : 0;
   }
   const ChangelogEnds local = result.ends;
-  const std::string meta_topic = state::ChangelogTopic(options_.group_id, Cf::kMeta);
+  const std::string meta_topic = state::ChangelogTopic(options_.topics.changelog_group, Cf::kMeta);
   int64_t low = 0, high = 0;
   const auto err = consumer_->query_watermark_offsets(meta_topic, partition, &low, &high, 10000);
   if (err != RdKafka::ERR_NO_ERROR) {
@@ -143,7 +143,7 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
   for (const Cf cf : state::ChangelogStores()) {
     if (cf == Cf::kMeta) continue;
     const int64_t target = marker->count(cf) > 0 ? marker->at(cf) : 0;
-    const std::string topic = state::ChangelogTopic(options_.group_id, cf);
+    const std::string topic = state::ChangelogTopic(options_.topics.changelog_group, cf);
     const std::string position_key = state::ChangelogPositionKey(cf, partition);
     const bool complete =
         ReadRange(topic, partition, local.at(cf), target, [&](RdKafka::Message& m) {

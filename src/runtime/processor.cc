@@ -74,7 +74,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         scheduler_(SchedulerOptions{.ordered = options_.event_time_order,
                                     .max_task_idle_ms = options_.max_task_idle_ms,
                                     .end_wait_ms = options_.end_wait_ms}),
-        changelog_writer_(options_.group_id, options_.flush_timeout_ms),
+        changelog_writer_(options_.topics.changelog_group, options_.flush_timeout_ms),
         outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
                                                   .processor_version = Processor::Version(),
                                                   .flush_timeout_ms = options_.flush_timeout_ms},
@@ -181,8 +181,9 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
             "state.changelog needs the input topics to exist: the changelog topics are "
             "partitioned like them");
       }
-      topic_check_ = std::make_unique<ChangelogTopicCheck>(
-          changelog_producer_.get(), options_.group_id, partition_count_, options_.store, log_);
+      topic_check_ = std::make_unique<ChangelogTopicCheck>(changelog_producer_.get(),
+                                                           options_.topics.changelog_group,
+                                                           partition_count_, options_.store, log_);
       batch_.state().EnableChangelog(partition_count_);
     }
     const std::vector<std::string> topics = {options_.topics.web, options_.topics.app,

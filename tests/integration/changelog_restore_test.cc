@@ -49,15 +49,13 @@ std::unique_ptr<testing::ChildProcess> StartMember(const runtime::EmbeddedCluste
                                                    const std::string& state_dir,
                                                    const std::string& log,
                                                    std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"run",
-                                   "--set",
-                                   "kafka.bootstrap.servers=" + cluster.bootstrap_servers(),
-                                   "--set",
-                                   "state.dir=" + state_dir,
-                                   "--set",
-                                   "http.listen=",
-                                   "--exit-when-idle-ms",
-                                   "2000"};
+  std::vector<std::string> args = {
+      "run", "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set",
+      "state.dir=" + state_dir, "--set", "http.listen=",
+      // A member that joins after another left is assigned
+      // once the left member's session has timed out.
+      "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
+      "kafka.consumer.heartbeat.interval.ms=500", "--exit-when-idle-ms", "2000"};
   for (auto& e : extra) args.push_back(std::move(e));
   return std::make_unique<testing::ChildProcess>(Binary(), args, log);
 }
