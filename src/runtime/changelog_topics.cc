@@ -24,7 +24,11 @@ using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
 Event Await(rd_kafka_queue_t* queue, const std::string& what) {
   Event e(rd_kafka_queue_poll(queue, kAdminTimeoutMs));
-  if (!e) throw std::runtime_error(what + ": no answer from the cluster");
+  if (!e) {
+    throw std::runtime_error(what + ": no answer from the cluster (create it beforehand, with " +
+                             "the inputs' partition count and a compacting cleanup.policy, " +
+                             "or set state.changelog = false)");
+  }
   return e;
 }
 

@@ -413,6 +413,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       changelog_writer_.Own(t, result.ends);
       probe_.Restore(t, result.records, 0);
       summary_.restored_records += result.records;
+      summary_.restore_seconds += result.seconds;
       {
         std::lock_guard lock(restoring_mu_);
         restoring_.erase(t);
