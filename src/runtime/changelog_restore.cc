@@ -32,17 +32,19 @@ ChangelogRestorer::ChangelogRestorer(const ProcessorOptions& options,
       log_(log),
       consumer_(MakeRestoreConsumer(options, bootstrap_servers, events)) {}
 
-ChangelogRestorer::~ChangelogRestorer() {
-  if (consumer_) consumer_->close();
-}
+ChangelogRestorer::~ChangelogRestorer() = default;
 
 bool ChangelogRestorer::ReadRange(const std::string& topic, int32_t partition, int64_t from,
                                   int64_t to, const std::function<void(RdKafka::Message&)>& fn) {
   if (from >= to) return true;
-  std::vector<RdKafka::TopicPartition*> tps = {
-      RdKafka::TopicPartition::create(topic, partition, from)};
-  const auto err = consumer_->assign(tps);
-  delete tps[0];
+  auto& handle = topics_[topic];
+  if (!handle) {
+    std::string error;
+    handle.reset(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
+    if (!handle) throw std::runtime_error("restore: topic '" + topic + "': " + error);
+  }
+  RdKafka::Topic* t = handle.get();
+  const auto err = consumer_->start(t, partition, from);
   if (err != RdKafka::ERR_NO_ERROR) {
     throw std::runtime_error("restore: cannot read '" + topic + "' partition " +
                              std::to_string(partition) + ": " + RdKafka::err2str(err));
@@ -50,7 +52,7 @@ bool ChangelogRestorer::ReadRange(const std::string& topic, int32_t partition, i
   bool complete = false;
   auto last_progress = SteadyClock::now();
   while (true) {
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(200));
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(t, partition, 200));
     if (msg->err() == RdKafka::ERR_NO_ERROR) {
       last_progress = SteadyClock::now();
       if (msg->offset() >= to) {
@@ -75,7 +77,7 @@ bool ChangelogRestorer::ReadRange(const std::string& topic, int32_t partition, i
       throw std::runtime_error("restore: '" + topic + "': " + msg->errstr());
     }
   }
-  consumer_->unassign();
+  consumer_->stop(t, partition);
   return complete;
 }
 

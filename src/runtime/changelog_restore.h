@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -56,7 +57,8 @@ class ChangelogRestorer {
   const ProcessorOptions& options_;
   state::StateStore& store_;
   Logger log_;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Consumer> consumer_;
+  std::map<std::string, std::unique_ptr<RdKafka::Topic>> topics_;
 };
 
 }  // namespace intentstream::runtime

@@ -117,9 +117,10 @@ void WarnIfNearLimit(const std::string& bootstrap, const std::string& topic, int
     if (c->query_watermark_offsets(topic, p, &low, &high, 5000) == RdKafka::ERR_NO_ERROR) {
       most = std::max(most, high - low);
       if (low > 0) {
-        std::printf("WARNING: %s[%d] dropped its first %lld records (mock cluster limit): "
-                    "use a smaller world\n",
-                    topic.c_str(), p, static_cast<long long>(low));
+        std::printf(
+            "WARNING: %s[%d] dropped its first %lld records (mock cluster limit): "
+            "use a smaller world\n",
+            topic.c_str(), p, static_cast<long long>(low));
       }
     }
   }
@@ -141,8 +142,8 @@ int main(int argc, char** argv) {
 
   rt::EmbeddedCluster cluster;
   const std::string bootstrap = cluster.bootstrap_servers();
-  const auto base = fs::temp_directory_path() / ("intentstream-bench-restore-" +
-                                                 std::to_string(getpid()));
+  const auto base =
+      fs::temp_directory_path() / ("intentstream-bench-restore-" + std::to_string(getpid()));
   auto options = [&](const std::string& group, bool changelog, const std::string& dir) {
     rt::ProcessorOptions o;
     o.group_id = group;
@@ -152,6 +153,9 @@ int main(int argc, char** argv) {
     o.store.dir = (base / dir).string();
     o.http_listen = "";
     o.exit_when_idle_ms = 1500;
+    // A member joining after another left is assigned once that session timed out.
+    o.kafka_consumer["session.timeout.ms"] = "6000";
+    o.kafka_consumer["heartbeat.interval.ms"] = "500";
     return o;
   };
   cluster.CreateTopics(options("plain", false, "x").topics.All(), f.partitions);
@@ -163,9 +167,10 @@ int main(int argc, char** argv) {
     }
   }
   const int64_t records = Produce(f, bootstrap);
-  std::printf("intentstream-bench-restore: %d-day world, %ld customers, %lld input records, %d "
-              "partitions\n",
-              f.days, f.customers, static_cast<long long>(records), f.partitions);
+  std::printf(
+      "intentstream-bench-restore: %d-day world, %ld customers, %lld input records, %d "
+      "partitions\n",
+      f.days, f.customers, static_cast<long long>(records), f.partitions);
 
   // 1. Ingest, the same input, without and with the changelog.
   const Run plain = Process(options("plain", false, "plain"), bootstrap);
