@@ -88,6 +88,24 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,
   return consumer;
 }
 
+std::unique_ptr<RdKafka::Consumer> MakeRestoreConsumer(const ProcessorOptions& o,
+                                                       const std::string& bootstrap_servers,
+                                                       RdKafka::EventCb* events) {
+  const std::map<std::string, std::string> defaults = {
+      {"bootstrap.servers", bootstrap_servers}, {"client.id", "intentstream-restore"},
+      {"enable.auto.offset.store", "false"},    {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "true"},         {"fetch.wait.max.ms", "10"},
+  };
+  auto conf = BaseConf(defaults, o, o.kafka_consumer, "kafka.consumer.");
+  std::string err;
+  if (events != nullptr && conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("event_cb: " + err);
+  }
+  std::unique_ptr<RdKafka::Consumer> consumer(RdKafka::Consumer::create(conf.get(), err));
+  if (!consumer) throw ConfigError("kafka.consumer.*", "cannot create restore consumer: " + err);
+  return consumer;
+}
+
 std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& o,
                                                 const std::string& bootstrap_servers,
                                                 RdKafka::DeliveryReportCb* delivery,

@@ -28,6 +28,12 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& opt
                                                      RdKafka::RebalanceCb* rebalance,
                                                      RdKafka::EventCb* events);
 
+// A consumer of single partitions (changelog restore): no group, no coordinator, no
+// offset commits. Same kafka.* / kafka.consumer.* pass-through.
+std::unique_ptr<RdKafka::Consumer> MakeRestoreConsumer(const ProcessorOptions& options,
+                                                       const std::string& bootstrap_servers,
+                                                       RdKafka::EventCb* events);
+
 // The producer for outputs: idempotent, acks=all, murmur2 partitioning (as Java clients,
 // so hand-offs reach the owner of the customer's partition).
 std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& options,

@@ -96,6 +96,16 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Bool("state.rebuild_from_beginning", "true",
                    "Without a local offset, read a partition from its beginning",
                    [](O& o, bool v) { o.rebuild_from_beginning = v; }));
+  s.push_back(Bool("state.changelog", "true",
+                   "Write state changes to compacted changelog topics "
+                   "(<group.id>-<store>-changelog) before they commit, and restore a partition "
+                   "whose local state is missing or behind from them on assignment",
+                   [](O& o, bool v) { o.changelog = v; }));
+  s.push_back(Int("state.restore_batch_records", "5000",
+                  "Changelog records per RocksDB write while restoring (the progress a "
+                  "restore killed half-way keeps)",
+                  1, 1 << 24,
+                  [](O& o, int64_t v) { o.restore_batch_records = static_cast<int>(v); }));
   s.push_back(Int("session.gap_ms", "1800000", "Inactivity gap that starts a new session, ms", 1000,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.session.session_gap_ms = v; }));
   s.push_back(Int("session.max_events", "64", "Events kept per visitor (encoder window)", 1, 4096,
@@ -374,6 +384,7 @@ ProcessorOptions LoadProcessorOptions(const std::string& config_file,
   if (props.values().count("topic.handoff") == 0) {
     options.topics.handoff = HandoffTopicFor(options.group_id);
   }
+  options.topics.changelog_group = options.group_id;
   Validate(options);
   return options;
 }

@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "ingest/decoder.h"
+#include "state/changelog.h"
 #include "state/store.h"
 #include "state/visitor_state.h"
 
@@ -25,10 +26,18 @@ struct TopicNames {
   std::string decisions = "decisions";        // output
   std::string triggers = "triggers";          // output
   std::string dead_letters = "dead-letters";  // output
+  // Changelog topics (state.changelog) are "<changelog_group>-<store>-changelog": the
+  // consumer group id (state/changelog.h).
+  std::string changelog_group = "intentstream";
 
   // Every topic the processor reads or writes (what an embedded cluster creates).
   std::vector<std::string> All() const {
-    return {web, app, links, profiles, handoff, decisions, triggers, dead_letters};
+    std::vector<std::string> all = {web,     app,       links,    profiles,
+                                    handoff, decisions, triggers, dead_letters};
+    for (const state::Cf cf : state::ChangelogStores()) {
+      all.push_back(state::ChangelogTopic(changelog_group, cf));
+    }
+    return all;
   }
 };
 
@@ -71,6 +80,12 @@ struct ProcessorOptions {
   // from the topic's retention) rather than from the group's committed offset.
   // Default: true.
   bool rebuild_from_beginning = true;
+  // Write every state change to the compacted changelog topics before it commits, and
+  // restore a partition whose local state is missing or behind from them on assignment
+  // (docs/operations.md, "State, volumes and rebuilds"). Default: true.
+  bool changelog = true;
+  // Records per RocksDB write while restoring. Default: 5000.
+  int restore_batch_records = 5000;
   // Apply each task's input in event-time order (EventTimeScheduler). Off only to
   // measure what ordering costs (the ingest benchmark). Default: true.
   bool event_time_order = true;

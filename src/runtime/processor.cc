@@ -1,6 +1,7 @@
 #include "runtime/processor.h"
 
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <chrono>
@@ -10,6 +11,9 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "runtime/changelog_restore.h"
+#include "runtime/changelog_topics.h"
+#include "runtime/changelog_writer.h"
 #include "runtime/decision_lookup.h"
 #include "runtime/event_time_scheduler.h"
 #include "runtime/kafka_clients.h"
@@ -70,6 +74,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
         scheduler_(SchedulerOptions{.ordered = options_.event_time_order,
                                     .max_task_idle_ms = options_.max_task_idle_ms,
                                     .end_wait_ms = options_.end_wait_ms}),
+        changelog_writer_(options_.topics.changelog_group, options_.flush_timeout_ms),
         outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
                                                   .processor_version = Processor::Version(),
                                                   .flush_timeout_ms = options_.flush_timeout_ms},
@@ -104,6 +109,11 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     });
     producer_ = MakeProducer(options_, bootstrap, &outputs_producer_, this);
     outputs_producer_.SetProducer(producer_.get());
+    if (options_.changelog) {
+      changelog_producer_ = MakeProducer(options_, bootstrap, &changelog_writer_, this);
+      changelog_writer_.SetProducer(changelog_producer_.get());
+      restorer_ = std::make_unique<ChangelogRestorer>(options_, bootstrap, store_, log_, this);
+    }
     consumer_ = MakeConsumer(options_, bootstrap, this, this);
     if (!options_.http_listen.empty()) {
       using serve::RouteClass;
@@ -119,9 +129,23 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       });
       http_.Route("/readyz", RouteClass::kOps, [this](const serve::HttpRequest&) {
         const bool ready = owner_->ready();
-        return serve::HttpResponse{ready ? 200 : 503, "application/json",
-                                   ready ? "{\"status\":\"ready\"}"
-                                         : "{\"status\":\"not ready: no partitions assigned\"}"};
+        nlohmann::json body;
+        {
+          std::lock_guard lock(restoring_mu_);
+          if (!restoring_.empty()) {
+            body["status"] = "not ready: restoring state from the changelog";
+            auto& list = body["restoring"] = nlohmann::json::array();
+            for (const auto& [partition, p] : restoring_) {
+              list.push_back({{"partition", partition},
+                              {"restored_records", p.first},
+                              {"remaining_records", p.second}});
+            }
+          }
+        }
+        if (body.empty()) {
+          body["status"] = ready ? "ready" : "not ready: no partitions assigned";
+        }
+        return serve::HttpResponse{ready ? 200 : 503, "application/json", body.dump()};
       });
       http_.Start(HttpOptions(options_));
       log_.Info("http endpoint listening",  // never the token
@@ -151,6 +175,17 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     stop_ = &stop;
     const auto started = Clock::now();
     CheckCopartitioning();
+    if (options_.changelog) {
+      if (partition_count_ <= 0) {
+        throw std::runtime_error(
+            "state.changelog needs the input topics to exist: the changelog topics are "
+            "partitioned like them");
+      }
+      topic_check_ = std::make_unique<ChangelogTopicCheck>(changelog_producer_.get(),
+                                                           options_.topics.changelog_group,
+                                                           partition_count_, options_.store, log_);
+      batch_.state().EnableChangelog(partition_count_);
+    }
     const std::vector<std::string> topics = {options_.topics.web, options_.topics.app,
                                              options_.topics.links, options_.topics.profiles,
                                              options_.topics.handoff};
@@ -199,6 +234,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
           std::chrono::duration<double>(last_commit_ - first_message_).count();
     }
     summary_.delivery = outputs_producer_.stats();
+    summary_.changelog_records = changelog_writer_.records_written();
     summary_.scheduler = scheduler_.counters();
     return summary_;
   }
@@ -225,6 +261,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
                  std::vector<RdKafka::TopicPartition*>& partitions) {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (restorer_) RestorePartitions(partitions);
       std::string list;
       for (auto* p : partitions) {
         const TopicPartition tp{p->topic(), Partition{p->partition()}};
@@ -268,6 +305,7 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
       for (auto* p : partitions) {
         const TopicPartition tp{p->topic(), Partition{p->partition()}};
         scheduler_.Revoke(tp);
+        changelog_writer_.Release(tp.partition.value);
         positions_.erase(tp);
         eof_.erase(tp);
         paused_.erase(tp);
@@ -350,6 +388,39 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   }
 
  private:
+  // Brings the state of each newly assigned task up to its changelog before input is read
+  // from the offsets that state carries. Runs inside the assignment callback: the
+  // partitions are not consumed meanwhile, and /readyz says which are restoring.
+  void RestorePartitions(const std::vector<RdKafka::TopicPartition*>& partitions) {
+    if (topic_check_) {
+      topic_check_->Finish();
+      topic_check_.reset();
+    }
+    std::set<int32_t> tasks;
+    for (auto* p : partitions) tasks.insert(p->partition());
+    owner_->ready_ = false;
+    probe_.Ready(false);
+    {
+      std::lock_guard lock(restoring_mu_);
+      for (const int32_t t : tasks) restoring_[t] = {0, 0};
+    }
+    for (const int32_t t : tasks) {
+      const auto result = restorer_->Restore(t, [&](uint64_t done, uint64_t remaining) {
+        probe_.Restore(t, done, remaining);
+        std::lock_guard lock(restoring_mu_);
+        restoring_[t] = {done, remaining};
+      });
+      changelog_writer_.Own(t, result.ends);
+      probe_.Restore(t, result.records, 0);
+      summary_.restored_records += result.records;
+      summary_.restore_seconds += result.seconds;
+      {
+        std::lock_guard lock(restoring_mu_);
+        restoring_.erase(t);
+      }
+    }
+  }
+
   // Reads what is there (waiting briefly for the first message when nothing is
   // buffered), decodes each message and hands it to the scheduler.
   void Poll() {
@@ -563,6 +634,10 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     }
     auto& commit = batch_.TakeWrites();
     const auto commit_start = Clock::now();
+    if (restorer_) {
+      changelog_writer_.Write(commit.changelog, &commit.writes);
+      probe_.ChangelogRecords(changelog_writer_.records_written());
+    }
     store_.Commit(commit.writes);
     last_commit_ = Clock::now();
     const double commit_seconds =
@@ -692,15 +767,21 @@ class Processor::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   op::SessionEncoder* encoder_;
   BatchProcessor batch_;
   EventTimeScheduler scheduler_;
+  ChangelogWriter changelog_writer_;
   OutputProducer outputs_producer_;
   std::unordered_map<std::string, ingest::TopicKind> kinds_;
   std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<RdKafka::Producer> changelog_producer_;  // state.changelog only
+  std::unique_ptr<ChangelogRestorer> restorer_;            // state.changelog only
+  std::unique_ptr<ChangelogTopicCheck> topic_check_;       // until the first assignment
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   VisitorLookup lookup_;
   DecisionLookup decisions_lookup_;
   std::mutex owned_mu_;  // guards owned_: written by rebalances, read by HTTP threads
   std::set<std::pair<std::string, int32_t>> owned_;
   std::atomic<int32_t> partition_count_{0};
+  std::mutex restoring_mu_;  // guards restoring_: written by the assignment, read by /readyz
+  std::map<int32_t, std::pair<uint64_t, uint64_t>> restoring_;  // task -> (done, remaining)
   serve::HttpServer http_;  // last: its handlers use the members above
 
   const std::atomic<bool>* stop_ = nullptr;

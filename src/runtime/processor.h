@@ -33,6 +33,9 @@ struct RunSummary {
   BatchCounts counts;
   uint64_t commits = 0;  // atomic state + offset commits
   uint64_t outputs = 0;
+  uint64_t restored_records = 0;   // applied from the changelogs on assignment
+  double restore_seconds = 0;      // spent restoring them
+  uint64_t changelog_records = 0;  // state writes delivered to the changelogs
   double seconds = 0;
   // From the first message received to the last commit: the time spent processing,
   // without start-up, group joins and the idle tail.

@@ -153,6 +153,23 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                         .Name("intentstream_task_buffered_records")
                         .Help("Records buffered for event-time ordering, per task")
                         .Register(registry);
+  restore_restored_ = &BuildGauge()
+                           .Name("intentstream_restore_restored_records")
+                           .Help(
+                               "Changelog records applied by the current or last restore, "
+                               "per task (state.changelog)")
+                           .Register(registry);
+  restore_remaining_ = &BuildGauge()
+                            .Name("intentstream_restore_remaining_records")
+                            .Help(
+                                "Changelog records still to apply before the task is ready, "
+                                "per task (0 when restored)")
+                            .Register(registry);
+  changelog_records_ = &BuildCounter()
+                            .Name("intentstream_changelog_records_total")
+                            .Help("State writes delivered to the changelog topics")
+                            .Register(registry)
+                            .Add({});
   auto& waits = BuildCounter()
                     .Name("intentstream_task_idle_waits_total")
                     .Help(
@@ -227,6 +244,8 @@ void ProcessorProbe::SetTaskCount(int32_t tasks) {
     tasks_.push_back({&task_stream_time_->Add({{"task", id}, {"side", "anonymous"}}),
                       &task_stream_time_->Add({{"task", id}, {"side", "customer"}}),
                       &task_skew_->Add({{"task", id}}), &task_buffered_->Add({{"task", id}})});
+    restores_.push_back(
+        {&restore_restored_->Add({{"task", id}}), &restore_remaining_->Add({{"task", id}})});
   }
 }
 
@@ -237,6 +256,16 @@ void ProcessorProbe::Task(int32_t task, const TaskGauges& f) {
   if (f.customer_stream_time_s > 0) s.customer->Set(f.customer_stream_time_s);
   s.skew->Set(f.head_skew_s);
   s.buffered->Set(f.buffered);
+}
+
+void ProcessorProbe::Restore(int32_t task, uint64_t restored, uint64_t remaining) {
+  if (task < 0 || static_cast<size_t>(task) >= restores_.size()) return;
+  restores_[static_cast<size_t>(task)].first->Set(static_cast<double>(restored));
+  restores_[static_cast<size_t>(task)].second->Set(static_cast<double>(remaining));
+}
+
+void ProcessorProbe::ChangelogRecords(uint64_t total) {
+  AddTo(changelog_records_, total);
 }
 
 void ProcessorProbe::Scheduler(uint64_t idle_waits_total, uint64_t enforced_total) {

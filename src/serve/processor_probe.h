@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/ids.h"
@@ -98,6 +99,9 @@ class ProcessorProbe {
   // once the partition count is known, before the first assignment.
   void SetTaskCount(int32_t tasks);
   void Task(int32_t task, const TaskGauges& figures);
+  // Changelog restore progress of a task (state.changelog); totals written so far.
+  void Restore(int32_t task, uint64_t restored, uint64_t remaining);
+  void ChangelogRecords(uint64_t total);
   // Cumulative totals, exported as counters.
   void Scheduler(uint64_t idle_waits_total, uint64_t enforced_total);
   void LateEvent(double lateness_seconds) { late_->Observe(lateness_seconds); }
@@ -141,6 +145,10 @@ class ProcessorProbe {
     prometheus::Gauge *anonymous, *customer, *skew, *buffered;
   };
   std::vector<TaskSeries> tasks_;  // written on the processing thread only
+  prometheus::Family<prometheus::Gauge>* restore_restored_;
+  prometheus::Family<prometheus::Gauge>* restore_remaining_;
+  std::vector<std::pair<prometheus::Gauge*, prometheus::Gauge*>> restores_;  // by task
+  prometheus::Counter* changelog_records_;
   prometheus::Counter* idle_waits_;
   prometheus::Counter* enforced_;
   prometheus::Histogram* late_;

@@ -20,13 +20,13 @@ BatchState::BatchState(StateStore& store, BatchStateOptions options)
     : store_(store),
       options_(options),
       visitors_(options.visitor_cache_entries),
-      commit_{store.NewWriteSet(), {}} {}
+      commit_{store.NewWriteSet(), {}, {}} {}
 
 bool BatchState::SeenEvent(std::string_view event_id) {
   std::string key = EventDedupKey(event_id);
   if (dedup_new_.count(key) > 0) return true;
   if (store_.Get(Cf::kDedup, key, &scratch_)) return true;
-  dedup_new_.insert(std::move(key));
+  dedup_new_.emplace(std::move(key), current_partition_);
   return false;
 }
 
@@ -34,11 +34,12 @@ bool BatchState::SeenHandoff(std::string_view handoff_id) {
   std::string key = HandoffDedupKey(handoff_id);
   if (dedup_new_.count(key) > 0) return true;
   if (store_.Get(Cf::kDedup, key, &scratch_)) return true;
-  dedup_new_.insert(std::move(key));
+  dedup_new_.emplace(std::move(key), current_partition_);
   return false;
 }
 
 void BatchState::AdvanceOffset(std::string_view topic, Partition partition, Offset next) {
+  current_partition_ = partition.value;  // called first for every record applied
   // A batch spans few partitions: a linear scan beats a map lookup per message.
   for (auto& [tp, offset] : next_offsets_) {
     if (tp.partition == partition && tp.topic == topic) {
@@ -230,15 +231,40 @@ void BatchState::PutTaskValue(int32_t task, std::string_view name, std::string v
   task_values_[TaskKey(task, name)] = std::move(value);
 }
 
+void BatchState::Write(Cf cf, const std::string& key, const std::string& value, int32_t partition) {
+  commit_.writes.Put(cf, key, value);
+  if (changelog_partitions_ <= 0) return;
+  if (partition == -2) partition = ChangelogPartition(cf, key, changelog_partitions_);
+  if (partition >= 0) commit_.changelog.push_back({cf, partition, key, value});
+}
+
+void BatchState::Tombstone(Cf cf, const std::string& key, int32_t partition) {
+  commit_.writes.Delete(cf, key);
+  if (changelog_partitions_ <= 0) return;
+  if (partition == -2) partition = ChangelogPartition(cf, key, changelog_partitions_);
+  if (partition >= 0) commit_.changelog.push_back({cf, partition, key, std::nullopt});
+}
+
 BatchState::Commit& BatchState::TakeWrites(int64_t now_ms) {
   WriteSet& writes = commit_.writes;
   writes.Clear();
+  commit_.changelog.clear();
   // Deletes first: a customer erased and then re-created in the same batch keeps the
   // new state.
-  for (const auto& [cf, key] : deletes_) writes.Delete(cf, key);
-  // Every key with the prefix: the prefix followed by bytes up to 0xff.
-  for (const auto& [cf, prefix] : range_deletes_) writes.DeleteRange(cf, prefix, prefix + "\xff");
-  for (const auto& [key, value] : erased_) writes.Put(Cf::kOffers, key, value);
+  for (const auto& [cf, key] : deletes_) Tombstone(cf, key);
+  // Every key with the prefix: the prefix followed by bytes up to 0xff. The changelog
+  // has no range delete: each committed key gets its tombstone.
+  for (const auto& [cf, prefix] : range_deletes_) {
+    if (changelog_partitions_ > 0) {
+      store_.ForEachWithPrefix(cf, prefix, [&](std::string_view key, std::string_view) {
+        const std::string k(key);
+        const int32_t p = ChangelogPartition(cf, k, changelog_partitions_);
+        if (p >= 0) commit_.changelog.push_back({cf, p, k, std::nullopt});
+      });
+    }
+    writes.DeleteRange(cf, prefix, prefix + "\xff");
+  }
+  for (const auto& [key, value] : erased_) Write(Cf::kOffers, key, value);
   const std::string written = ExpiryFilter::EncodeWriteTime(now_ms);
   for (Visitor* v : visitors_.dirty()) {
     v->state.set_updated_at_ms(now_ms);
@@ -251,22 +277,24 @@ BatchState::Commit& BatchState::TakeWrites(int64_t now_ms) {
       ++oversize_trims_;
       v->state.SerializeToString(&scratch_);
     }
-    writes.Put(Cf::kSessions, *v->key, scratch_);
-    if (v->offers_dirty) writes.Put(Cf::kOffers, *v->key, v->offers.SerializeAsString());
+    Write(Cf::kSessions, *v->key, scratch_);
+    if (v->offers_dirty) Write(Cf::kOffers, *v->key, v->offers.SerializeAsString());
   }
   // The caller commits these writes or stops the process, so the table never runs ahead
   // of committed state.
   visitors_.Committed();
-  for (const auto& key : dedup_new_) writes.Put(Cf::kDedup, key, written);
+  for (const auto& [key, partition] : dedup_new_) Write(Cf::kDedup, key, written, partition);
   for (auto& [id, profile] : profiles_) {
-    if (profile) writes.Put(Cf::kProfiles, id, profile->SerializeAsString());
+    if (profile) Write(Cf::kProfiles, id, profile->SerializeAsString());
     profile_cache_[id] = std::move(profile);
   }
-  for (const auto& [key, value] : identity_puts_) writes.Put(Cf::kIdentity, key, value);
-  for (const auto& [key, value] : decisions_) writes.Put(Cf::kDecisions, key, value);
-  for (const auto& [key, value] : task_values_) writes.Put(Cf::kMeta, key, value);
-  for (const auto& [key, value] : meta_) writes.Put(Cf::kMeta, key, value);
-  for (const auto& [tp, next] : next_offsets_) writes.PutOffset(tp, next);
+  for (const auto& [key, value] : identity_puts_) Write(Cf::kIdentity, key, value);
+  for (const auto& [key, value] : decisions_) Write(Cf::kDecisions, key, value);
+  for (const auto& [key, value] : task_values_) Write(Cf::kMeta, key, value);
+  for (const auto& [key, value] : meta_) Write(Cf::kMeta, key, value);
+  for (const auto& [tp, next] : next_offsets_) {
+    Write(Cf::kMeta, OffsetKey(tp), std::to_string(next.value));
+  }
   commit_.next_offsets.swap(next_offsets_);
   next_offsets_.clear();
   dedup_new_.clear();

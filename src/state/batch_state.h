@@ -25,6 +25,7 @@
 
 #include "common/ids.h"
 #include "operator/stage.h"
+#include "state/changelog.h"
 #include "state/store.h"
 #include "state/visitor_table.h"
 
@@ -102,7 +103,12 @@ class BatchState final : public op::StateWriter {
   struct Commit {
     WriteSet writes;
     std::vector<std::pair<TopicPartition, Offset>> next_offsets;
+    // The same writes for the changelog topics (empty unless EnableChangelog()).
+    std::vector<ChangelogRecord> changelog;
   };
+  // From now on TakeWrites() also lists every write for the changelog topics of
+  // `partitions` partitions (state.changelog).
+  void EnableChangelog(int32_t partitions) { changelog_partitions_ = partitions; }
   // Everything changed since the last call, as one atomic WriteSet (state and
   // offsets). The result is valid until the next call. The caller commits it or stops.
   Commit& TakeWrites(int64_t now_ms);
@@ -119,12 +125,18 @@ class BatchState final : public op::StateWriter {
   Visitor& LoadKey(const std::string& key);
   Visitor& LoadCustomer(std::string_view customer_id);
   void LoadOffers(Visitor& v);
+  // A write of TakeWrites(), to the WriteSet and (when on) the changelog.
+  void Write(Cf cf, const std::string& key, const std::string& value, int32_t partition = -2);
+  void Tombstone(Cf cf, const std::string& key, int32_t partition = -2);
 
   StateStore& store_;
   BatchStateOptions options_;
   VisitorTable visitors_;
   std::vector<std::pair<TopicPartition, Offset>> next_offsets_;
-  std::unordered_set<std::string> dedup_new_;
+  // New dedup keys -> the partition of the input that saw them (their changelog partition).
+  std::unordered_map<std::string, int32_t> dedup_new_;
+  int32_t current_partition_ = -1;    // of the input record being applied
+  int32_t changelog_partitions_ = 0;  // 0: no changelog
   // Profiles: changed in this batch (nullopt = erased), and a parse cache of committed
   // ones.
   std::unordered_map<std::string, std::optional<v1::CustomerProfile>> profiles_;

@@ -178,6 +178,18 @@ void StateStore::ForEach(Cf cf,
   Check(it->status(), "iterate");
 }
 
+void StateStore::ForEachWithPrefix(
+    Cf cf, std::string_view prefix,
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(cf)));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    fn(key, std::string_view(it->value().data(), it->value().size()));
+  }
+  Check(it->status(), "iterate");
+}
+
 void StateStore::Commit(WriteSet& writes) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_commits;

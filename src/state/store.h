@@ -102,6 +102,9 @@ class StateStore {
   std::map<TopicPartition, Offset> AllOffsets() const;
   // Calls fn(key, value) for every entry of `cf` (tools and tests).
   void ForEach(Cf cf, const std::function<void(std::string_view, std::string_view)>& fn) const;
+  // The same for the keys that start with `prefix`, in key order.
+  void ForEachWithPrefix(Cf cf, std::string_view prefix,
+                         const std::function<void(std::string_view, std::string_view)>& fn) const;
 
   WriteSet NewWriteSet() const { return WriteSet(&handles_); }
   // Applies the set atomically. Throws StateError on failure.

@@ -45,6 +45,7 @@ COUNTERS = {
     "intentstream_policy_removals_total", "intentstream_triggers_suppressed_total",
     "intentstream_feedback_unknown_offer_total", "intentstream_catalogue_reloads_total",
     "intentstream_output_delivery_failures_total", "intentstream_task_idle_waits_total",
+    "intentstream_changelog_records_total",
 }
 HISTOGRAMS = {
     "intentstream_state_commit_seconds", "intentstream_processing_latency_seconds",
@@ -60,6 +61,7 @@ GAUGES = {
     "intentstream_offer_parity_skew_ratio", "intentstream_fairness_window_tiles",
     "intentstream_build_info", "intentstream_task_stream_time_seconds",
     "intentstream_task_head_skew_seconds", "intentstream_task_buffered_records",
+    "intentstream_restore_restored_records", "intentstream_restore_remaining_records",
 }
 KNOWN_SERIES = COUNTERS | GAUGES | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 METRIC_RE = re.compile(r"\bintentstream_[a-z0-9_]+")

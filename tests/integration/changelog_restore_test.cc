@@ -1,0 +1,193 @@
+// Changelog topics and restore on assignment (state.changelog), with real processor
+// processes on the mock cluster: a member processes part of a world and stops, its state
+// directory is deleted (a lost volume), and a member with an empty directory restores the
+// partitions from the changelogs, then reads the rest of the input from the offsets the
+// restored state carries. Its final state equals the reference computed from the input
+// alone; no input partition is read again from its beginning; no hand-off or dead letter
+// is produced twice. A restore killed with SIGKILL half-way resumes on restart and ends
+// exact.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "runtime/batch_processor.h"
+#include "runtime/embedded_cluster.h"
+#include "runtime/options.h"
+#include "state/changelog.h"
+#include "state/store.h"
+#include "support/child_process.h"
+#include "support/kafka.h"
+#include "support/reference_world.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+namespace intentstream {
+namespace {
+
+constexpr int kPartitions = 4;
+
+std::string Binary() {
+  return std::string(INTENTSTREAM_TEST_BINARY_DIR) + "/tools/intentstream/intentstream";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A processor that exits once its input is drained.
+std::unique_ptr<testing::ChildProcess> StartMember(const runtime::EmbeddedCluster& cluster,
+                                                   const std::string& state_dir,
+                                                   const std::string& log,
+                                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {
+      "run", "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set",
+      "state.dir=" + state_dir, "--set", "http.listen=",
+      // A member that joins after another left is assigned
+      // once the left member's session has timed out.
+      "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
+      "kafka.consumer.heartbeat.interval.ms=500", "--exit-when-idle-ms", "2000"};
+  for (auto& e : extra) args.push_back(std::move(e));
+  return std::make_unique<testing::ChildProcess>(Binary(), args, log);
+}
+
+void Produce(const runtime::EmbeddedCluster& cluster, const std::vector<testing::Sent>& sent,
+             size_t begin, size_t end) {
+  testing::TestProducer producer(cluster.bootstrap_servers());
+  for (size_t i = begin; i < end; ++i) producer.Send(sent[i].topic, sent[i].key, sent[i].payload);
+  producer.Flush();
+}
+
+// "topic[p]@offset" of every "partitions assigned" line in a member's log.
+std::map<std::string, std::string> AssignedAt(const std::string& log) {
+  std::map<std::string, std::string> out;
+  const std::regex entry(R"(([A-Za-z0-9._-]+\[[0-9]+\])@([0-9]+|start))");
+  for (std::sregex_iterator it(log.begin(), log.end(), entry), end; it != end; ++it) {
+    out[(*it)[1]] = (*it)[2];
+  }
+  return out;
+}
+
+// Every hand-off id and dead letter produced, each exactly once.
+void ExpectNoOutputTwice(const runtime::EmbeddedCluster& cluster, const runtime::TopicNames& topics,
+                         const testing::ReferenceWorld& world) {
+  std::map<std::string, int> handoffs;
+  for (const auto& m :
+       testing::DrainTopic(cluster.bootstrap_servers(), topics.handoff, kPartitions)) {
+    if (m.key.rfind(std::string(runtime::kWatermarkKeyPrefix), 0) == 0) continue;
+    v1::IdentityHandoff h;
+    ASSERT_TRUE(h.ParseFromString(m.value));
+    ++handoffs[h.handoff_id()];
+  }
+  EXPECT_GT(handoffs.size(), 0u);
+  for (const auto& [id, n] : handoffs) EXPECT_EQ(n, 1) << "hand-off " << id << " produced twice";
+  const auto dead =
+      testing::DrainTopic(cluster.bootstrap_servers(), topics.dead_letters, kPartitions);
+  EXPECT_EQ(dead.size(), world.malformed.size()) << "a dead letter was produced twice (or lost)";
+}
+
+TEST(ChangelogRestore, LostVolumeRestoresFromTheChangelogWithoutReplayingInput) {
+  testing::TempDir dir;
+  runtime::EmbeddedCluster cluster;
+  const runtime::TopicNames topics;
+  cluster.CreateTopics(topics.All(), kPartitions);
+  const auto world = testing::MakeReferenceWorld(topics, 1717, testing::NowMs() - 48 * 3'600'000);
+  const size_t half = world.order.size() / 2;
+
+  // A processes the first half and stops; then its volume is lost.
+  Produce(cluster, world.order, 0, half);
+  const std::string a_dir = dir.Sub("state-a");
+  auto a = StartMember(cluster, a_dir, dir.Sub("a.log"));
+  ASSERT_EQ(a->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("a.log"));
+  std::filesystem::remove_all(a_dir);
+
+  // B starts empty, restores, and reads the second half only.
+  Produce(cluster, world.order, half, world.order.size());
+  const std::string b_dir = dir.Sub("state-b");
+  auto b = StartMember(cluster, b_dir, dir.Sub("b.log"));
+  ASSERT_EQ(b->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("b.log"));
+  const std::string b_log = ReadFile(dir.Sub("b.log"));
+  EXPECT_NE(b_log.find("partition restored from the changelog"), std::string::npos) << b_log;
+
+  // Input resumed where A's committed state stood: never from the beginning.
+  const auto assigned = AssignedAt(b_log);
+  for (const auto* topic : {&topics.web, &topics.app, &topics.links}) {
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string tp = *topic + "[" + std::to_string(p) + "]";
+      ASSERT_TRUE(assigned.count(tp)) << tp << " not in B's assignment:\n" << b_log;
+      EXPECT_NE(assigned.at(tp), "start") << tp << " was read again from its beginning";
+      if (assigned.at(tp) != "start") {
+        EXPECT_GT(std::stoll(assigned.at(tp)), 0) << tp;
+      }
+    }
+  }
+
+  state::StateStore restored(state::StoreOptions{.dir = b_dir, .read_only = true});
+  testing::ExpectStateMatches(restored, world);
+  ExpectNoOutputTwice(cluster, topics, world);
+}
+
+TEST(ChangelogRestore, RestoreKilledHalfWayResumesAndEndsExact) {
+  testing::TempDir dir;
+  runtime::EmbeddedCluster cluster;
+  const runtime::TopicNames topics;
+  cluster.CreateTopics(topics.All(), kPartitions);
+  const auto world = testing::MakeReferenceWorld(topics, 4242, testing::NowMs() - 48 * 3'600'000);
+  const size_t half = world.order.size() / 2;
+
+  Produce(cluster, world.order, 0, half);
+  const std::string a_dir = dir.Sub("state-a");
+  auto a = StartMember(cluster, a_dir, dir.Sub("a.log"));
+  ASSERT_EQ(a->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("a.log"));
+  std::filesystem::remove_all(a_dir);
+  Produce(cluster, world.order, half, world.order.size());
+
+  // One record per RocksDB write makes the restore long enough to be killed inside it.
+  const std::string b_dir = dir.Sub("state-b");
+  const std::vector<std::string> slow = {"--set", "state.restore_batch_records=1"};
+  auto first = StartMember(cluster, b_dir, dir.Sub("b1.log"), slow);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return ReadFile(dir.Sub("b1.log")).find("restoring partition from the changelog") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(2)))
+      << ReadFile(dir.Sub("b1.log"));
+  first->Kill(SIGKILL);
+  first->Wait(std::chrono::seconds(10));
+  {
+    // Killed inside the restore: not every partition reached its end.
+    state::StateStore killed(state::StoreOptions{.dir = b_dir, .read_only = true});
+    int complete = 0;
+    std::string v;
+    for (int p = 0; p < kPartitions; ++p) {
+      complete +=
+          killed.Get(state::Cf::kMeta, state::ChangelogPositionKey(state::Cf::kMeta, p), &v);
+    }
+    EXPECT_LT(complete, kPartitions) << "the restore ended before the kill; nothing was tested";
+  }
+
+  auto second = StartMember(cluster, b_dir, dir.Sub("b2.log"), slow);
+  ASSERT_EQ(second->Wait(std::chrono::seconds(180)), 0) << ReadFile(dir.Sub("b2.log"));
+  const auto assigned = AssignedAt(ReadFile(dir.Sub("b2.log")));
+  for (int p = 0; p < kPartitions; ++p) {
+    const std::string tp = topics.web + "[" + std::to_string(p) + "]";
+    ASSERT_TRUE(assigned.count(tp)) << tp;
+    EXPECT_NE(assigned.at(tp), "start") << tp;
+  }
+  state::StateStore restored(state::StoreOptions{.dir = b_dir, .read_only = true});
+  testing::ExpectStateMatches(restored, world);
+  ExpectNoOutputTwice(cluster, topics, world);
+}
+
+}  // namespace
+}  // namespace intentstream
