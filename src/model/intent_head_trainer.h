@@ -33,8 +33,8 @@ struct HeadExample {
 };
 
 struct HeadTrainOptions {
-  int hidden = 64;
-  int epochs = 40;
+  int hidden = 128;  // 64 could not tell the intents apart at LOGIN as well
+  int epochs = 80;
   int batch_size = 256;
   double learning_rate = 3e-3;
   double weight_decay = 1e-4;
