@@ -66,6 +66,54 @@ float BestThreshold(const std::vector<float>& p, const std::vector<uint8_t>& y) 
   return best_t;
 }
 
+// The top label under `threshold`, as IntentHead::Labels picks it: the intent furthest
+// over its threshold (the lower index on a tie), else the default label.
+int TopLabel(const float* p, const std::vector<float>& threshold, int fallback) {
+  int best = -1;
+  float best_margin = 0;
+  for (size_t j = 0; j < threshold.size(); ++j) {
+    if (static_cast<int>(j) == fallback) continue;
+    const float margin = p[j] - threshold[j];
+    if (margin >= 0 && (best < 0 || margin > best_margin)) {
+      best = static_cast<int>(j);
+      best_margin = margin;
+    }
+  }
+  return best >= 0 ? best : fallback;
+}
+
+// Coordinate ascent on the macro-F1 of the top label: each intent's threshold in turn
+// over the same grid as BestThreshold, the others fixed, until a pass gains nothing.
+// `p` holds the calibrated probabilities, row-major.
+double TuneTopLabelThresholds(const std::vector<float>& p, const std::vector<int>& top,
+                              int fallback, std::vector<float>& threshold) {
+  const size_t k = threshold.size();
+  std::vector<int> predicted(top.size());
+  const auto score = [&] {
+    for (size_t i = 0; i < top.size(); ++i) predicted[i] = TopLabel(&p[i * k], threshold, fallback);
+    return TopLabelMacroF1(top, predicted, k);
+  };
+  double best = score();
+  for (int pass = 0; pass < 4; ++pass) {
+    const double at_start = best;
+    for (size_t j = 0; j < k; ++j) {
+      if (static_cast<int>(j) == fallback) continue;
+      float best_t = threshold[j];
+      for (int step = 1; step < 40; ++step) {
+        threshold[j] = static_cast<float>(step) * 0.025f;
+        const double f1 = score();
+        if (f1 > best + 1e-9) {
+          best = f1;
+          best_t = threshold[j];
+        }
+      }
+      threshold[j] = best_t;
+    }
+    if (best <= at_start + 1e-9) break;
+  }
+  return best;
+}
+
 void Check(const IntentHeadConfig& c, std::span<const HeadExample> examples, const char* what) {
   for (const auto& e : examples) {
     if (e.embedding.size() != static_cast<size_t>(c.embedding_dim) ||
@@ -77,6 +125,27 @@ void Check(const IntentHeadConfig& c, std::span<const HeadExample> examples, con
 }
 
 }  // namespace
+
+double TopLabelMacroF1(std::span<const int> truth, std::span<const int> predicted, size_t k) {
+  std::vector<double> tp(k), fp(k), fn(k);
+  for (size_t i = 0; i < truth.size() && i < predicted.size(); ++i) {
+    if (truth[i] < 0 || predicted[i] < 0) continue;
+    if (truth[i] == predicted[i]) {
+      ++tp[static_cast<size_t>(truth[i])];
+    } else {
+      ++fp[static_cast<size_t>(predicted[i])];
+      ++fn[static_cast<size_t>(truth[i])];
+    }
+  }
+  double sum = 0;
+  int n = 0;
+  for (size_t j = 0; j < k; ++j) {
+    if (tp[j] + fp[j] + fn[j] == 0) continue;
+    sum += 2 * tp[j] / (2 * tp[j] + fp[j] + fn[j]);
+    ++n;
+  }
+  return n > 0 ? sum / n : 0;
+}
 
 std::vector<double> ExpectedCalibrationError(const IntentHead& head,
                                              std::span<const HeadExample> examples,
@@ -121,6 +190,11 @@ std::shared_ptr<IntentHead> TrainIntentHead(IntentHeadConfig config,
   Check(config, train, "training");
   Check(config, calibration, "calibration");
   if (train.empty()) throw std::invalid_argument("intent head training: no training examples");
+  for (const auto& e : train) {
+    if (!e.soft.empty() && e.soft.size() != config.intents.size()) {
+      throw std::invalid_argument("intent head training: soft labels do not match the intents");
+    }
+  }
   auto head = IntentHead::Create(config);
   auto& net = head->impl().net;
   const auto n = static_cast<int64_t>(train.size());
@@ -134,9 +208,35 @@ std::shared_ptr<IntentHead> TrainIntentHead(IntentHeadConfig config,
     for (int64_t i = 0; i < n; ++i) {
       const auto& e = train[static_cast<size_t>(i)];
       std::copy(e.embedding.begin(), e.embedding.end(), xp + i * d);
-      for (int64_t j = 0; j < k; ++j) yp[i * k + j] = e.targets[static_cast<size_t>(j)];
+      const double w = e.soft.size() == static_cast<size_t>(k) ? options.soft_label_weight : 0.0;
+      for (int64_t j = 0; j < k; ++j) {
+        const auto jj = static_cast<size_t>(j);
+        yp[i * k + j] = static_cast<float>((1 - w) * e.targets[jj] + (w > 0 ? w * e.soft[jj] : 0));
+      }
     }
   }
+  // Rare intents' positives count more (bounded), so the default label does not win by
+  // sheer numbers; calibration afterwards undoes the shift in the probabilities.
+  auto positive_weight = torch::ones({k});
+  if (options.positive_weight_power > 0) {
+    auto hard = torch::empty({n, k});
+    float* hp = hard.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < k; ++j) {
+        hp[i * k + j] = train[static_cast<size_t>(i)].targets[static_cast<size_t>(j)];
+      }
+    }
+    const auto positives = hard.sum(0);
+    for (int64_t j = 0; j < k; ++j) {
+      const double pos = positives[j].item<double>();
+      if (pos > 0) {
+        const double ratio = (static_cast<double>(n) - pos) / pos;
+        positive_weight[j] = std::clamp(std::pow(ratio, options.positive_weight_power), 1.0, 50.0);
+      }
+    }
+  }
+  const auto loss_options =
+      torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(positive_weight);
   torch::manual_seed(options.seed);
   torch::optim::AdamW opt(
       net->parameters(),
@@ -153,8 +253,8 @@ std::shared_ptr<IntentHead> TrainIntentHead(IntentHeadConfig config,
     int64_t steps = 0;
     for (int64_t b = 0; b < n; b += batch) {
       const auto idx = perm.slice(0, b, std::min(n, b + batch));
-      const auto loss = torch::binary_cross_entropy_with_logits(
-          net->forward(x.index_select(0, idx)), y.index_select(0, idx));
+      const auto loss = torch::nn::functional::binary_cross_entropy_with_logits(
+          net->forward(x.index_select(0, idx)), y.index_select(0, idx), loss_options);
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -187,6 +287,33 @@ std::shared_ptr<IntentHead> TrainIntentHead(IntentHeadConfig config,
       p[i] = static_cast<float>(Sigmoid(pa * logits[j][i] + pb));
     }
     threshold[j] = BestThreshold(p, targets[j]);
+  }
+  // Thresholds together, for the top label the decisions and the evaluation use.
+  int fallback = -1;
+  for (size_t j = 0; j < config.intents.size(); ++j) {
+    if (config.intents[j] == config.default_intent) fallback = static_cast<int>(j);
+  }
+  std::vector<int> top;
+  std::vector<float> p;
+  for (size_t i = 0; i < calibration.size(); ++i) {
+    if (calibration[i].top < 0) continue;
+    top.push_back(calibration[i].top);
+    for (size_t j = 0; j < static_cast<size_t>(k); ++j) {
+      p.push_back(static_cast<float>(Sigmoid(a[j] * logits[j][i] + bias[j])));
+    }
+  }
+  if (!top.empty() && fallback >= 0) {
+    std::vector<int> predicted(top.size());
+    for (size_t i = 0; i < top.size(); ++i) {
+      predicted[i] = TopLabel(&p[i * static_cast<size_t>(k)], threshold, fallback);
+    }
+    const double per_intent = TopLabelMacroF1(top, predicted, static_cast<size_t>(k));
+    double tuned = per_intent;
+    if (options.tune_top_label) tuned = TuneTopLabelThresholds(p, top, fallback, threshold);
+    if (report != nullptr) {
+      report->top_macro_f1_per_intent = per_intent;
+      report->top_macro_f1_tuned = tuned;
+    }
   }
   head->SetCalibration(std::move(a), std::move(bias), std::move(threshold));
   if (report != nullptr) {

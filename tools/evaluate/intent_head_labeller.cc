@@ -86,7 +86,7 @@ std::unique_ptr<eval::WindowLabeller> MakeIntentHeadLabeller(
     throw std::runtime_error("--intent-head: " + head_dir + " was trained on encoder " +
                              head->config().encoder_version + ", but " + encoder_dir + " is " +
                              encoder->version() +
-                             " (retrain it: tools/distill/train-intent-head.sh)");
+                             " (retrain it with intentstream-distill, docs/intents.md)");
   }
   return std::make_unique<HeadLabeller>(std::move(encoder), std::move(head), std::move(catalog));
 }
