@@ -180,12 +180,18 @@ void BatchProcessor::Apply(std::span<InputRecord* const> records, int64_t /*now_
     }
     bool duplicate = false;
     switch (m.kind) {
+      // Own events are deduplicated by their visitor's window (BatchState::SeenOwnEvent);
+      // links and hand-offs by one `dedup` key each.
       case TopicKind::kWeb:
-        duplicate = state_.SeenEvent(r.decoded.web.event_id());
+        duplicate = state_.SeenOwnEvent(state::VisitorKind::kAnonymous,
+                                        r.decoded.web.anonymous_id(), r.decoded.web.event_id(),
+                                        ingest::TimestampToMillis(r.decoded.web.event_time()));
         if (!duplicate) ApplyWeb(r, outputs, counts);
         break;
       case TopicKind::kApp:
-        duplicate = state_.SeenEvent(r.decoded.app.event_id());
+        duplicate = state_.SeenOwnEvent(state::VisitorKind::kCustomer, r.decoded.app.customer_id(),
+                                        r.decoded.app.event_id(),
+                                        ingest::TimestampToMillis(r.decoded.app.event_time()));
         if (!duplicate) {
           CustomerForStep(r.decoded.app.customer_id(), outputs, counts);
           ApplyApp(r);
@@ -278,7 +284,8 @@ void BatchProcessor::ApplyWeb(const InputRecord& r, std::vector<OutputMessage>* 
   const v1::WebEvent& e = r.decoded.web;
   Visitor& v = state_.Load(state::VisitorKind::kAnonymous, e.anonymous_id());
   const v1::SessionEvent se = ingest::ToSessionEvent(e);
-  state::ApplyOwnEvent(&v.state, se, options_.session);
+  state::ApplyOwnEvent(&v.state, se, options_.session, &evicted_);
+  state_.RememberEvicted(&evicted_);
   state_.MarkDirty(v);
   if (!v.in_step) {
     v.in_step = true;
@@ -362,7 +369,8 @@ void BatchProcessor::SendHandoff(const v1::IdentityHandoff& h, std::vector<Outpu
 void BatchProcessor::ApplyApp(const InputRecord& r) {
   const v1::AppEvent& e = r.decoded.app;
   Visitor& v = state_.Load(state::VisitorKind::kCustomer, e.customer_id());
-  state::ApplyOwnEvent(&v.state, ingest::ToSessionEvent(e), options_.session);
+  state::ApplyOwnEvent(&v.state, ingest::ToSessionEvent(e), options_.session, &evicted_);
+  state_.RememberEvicted(&evicted_);
   op::StepEvent event;
   event.kind = op::StepEvent::Kind::kApp;
   event.event_id = e.event_id();
@@ -375,8 +383,9 @@ void BatchProcessor::ApplyHandoff(const InputRecord& r, BatchCounts* counts) {
   const v1::IdentityHandoff& h = r.decoded.handoff;
   if (state_.IsErasedLink(h.customer_id(), h.anonymous_id(), h.link_time_ms())) return;
   Visitor& v = state_.Load(state::VisitorKind::kCustomer, h.customer_id());
-  const int merged =
-      state::MergeHandoff(&v.state, h, options_.session, state_.options().max_linked_ids);
+  const int merged = state::MergeHandoff(&v.state, h, options_.session,
+                                         state_.options().max_linked_ids, &evicted_);
+  state_.RememberEvicted(&evicted_);
   op::StepEvent event;
   event.kind = op::StepEvent::Kind::kHandoff;
   event.event_id = h.handoff_id();  // the link's or the forwarded web event's id

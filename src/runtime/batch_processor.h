@@ -113,6 +113,7 @@ class BatchProcessor {
   std::vector<Visitor*> anonymous_;  // anonymous visitors changed in this Apply()
   std::vector<int32_t> anonymous_tasks_;
   std::vector<op::VisitorUpdate> updates_;
+  state::EvictedKeys evicted_;        // scratch: keys that left a window in this step
   double stage_seconds_[2] = {0, 0};  // model, operator: summed per Apply()
 };
 

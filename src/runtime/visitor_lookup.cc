@@ -68,6 +68,9 @@ serve::HttpResponse VisitorLookup::Handle(const serve::HttpRequest& request,
     const size_t dims = state.embedding().size() / sizeof(float);
     const std::string model_version = state.model_version();
     state.clear_embedding();
+    // The state stage's dedup bookkeeping is not part of the visitor's answer.
+    state.clear_evicted_through_ms();
+    state.clear_legacy_dedup_through_ms();
     std::string state_json;
     google::protobuf::util::JsonPrintOptions opts;
     opts.always_print_primitive_fields = true;

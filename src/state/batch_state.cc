@@ -2,8 +2,11 @@
 
 #include <algorithm>
 
+#include "common/hash.h"
+
 #include "state/expiry_filter.h"
 #include "state/keys.h"
+#include "state/visitor_codec.h"
 
 namespace intentstream::state {
 
@@ -36,6 +39,31 @@ bool BatchState::SeenHandoff(std::string_view handoff_id) {
   if (store_.Get(Cf::kDedup, key, &scratch_)) return true;
   dedup_new_.emplace(std::move(key), current_partition_);
   return false;
+}
+
+bool BatchState::SeenOwnEvent(VisitorKind kind, std::string_view visitor_id,
+                              std::string_view event_id, int64_t time_ms) {
+  const v1::VisitorState& s = Load(kind, visitor_id).state;
+  const uint64_t event_key = Fnv1a64(event_id);
+  if (WindowHolds(s, event_key)) return true;
+  const bool fresh = s.events_total() == 0 && s.events_size() == 0;
+  if (fresh || (s.has_evicted_through_ms() && time_ms <= s.evicted_through_ms())) {
+    std::string key = EvictedEventDedupKey(event_key);
+    if (dedup_new_.count(key) > 0 || store_.Get(Cf::kDedup, key, &scratch_)) return true;
+  }
+  if (fresh || (s.has_legacy_dedup_through_ms() && time_ms <= s.legacy_dedup_through_ms())) {
+    if (store_.Get(Cf::kDedup, EventDedupKey(event_id), &scratch_)) return true;
+  }
+  return false;
+}
+
+void BatchState::RememberEvicted(EvictedKeys* keys) {
+  RememberEvicted(keys, current_partition_);
+}
+
+void BatchState::RememberEvicted(EvictedKeys* keys, int32_t partition) {
+  for (uint64_t k : *keys) dedup_new_.emplace(EvictedEventDedupKey(k), partition);
+  keys->clear();
 }
 
 void BatchState::AdvanceOffset(std::string_view topic, Partition partition, Offset next) {
@@ -75,7 +103,7 @@ std::optional<std::string> BatchState::GetMeta(std::string_view name) const {
 BatchState::Visitor& BatchState::LoadKey(const std::string& key) {
   if (Visitor* hit = visitors_.Find(key)) return *hit;
   Visitor& v = visitors_.Insert(key);
-  if (store_.Get(Cf::kSessions, key, &scratch_) && !v.state.ParseFromString(scratch_)) {
+  if (store_.Get(Cf::kSessions, key, &scratch_) && !DecodeVisitor(scratch_, &v.state)) {
     visitors_.Erase(key);
     throw StateError("corrupt visitor state for key '" + key + "'");
   }
@@ -133,13 +161,22 @@ size_t BatchState::EraseCustomer(std::string_view customer_id, int64_t time_ms) 
     Visitor& fresh = visitors_.Insert(key);
     fresh.offers_loaded = true;
   };
+  // The windows go, but their events stay known as seen (as every event id did before
+  // value format 1), so a late duplicate does not re-create what was erased.
+  auto keep_seen = [&](const v1::VisitorState& s) {
+    for (const auto& e : s.events()) {
+      dedup_new_.emplace(EvictedEventDedupKey(e.event_key()), current_partition_);
+    }
+  };
   v1::ErasureMarker marker;
   marker.set_erased_at_ms(time_ms);
   {
     Visitor& v = LoadCustomer(customer_id);
+    keep_seen(v.state);
     for (const auto& anon : v.state.linked_anonymous_ids()) marker.add_anonymous_ids(anon);
   }
   for (const auto& anon : marker.anonymous_ids()) {
+    keep_seen(LoadKey(AnonymousKey(anon)).state);
     del(Cf::kIdentity, CustomerLinkKey(id, anon));
     // The anonymous visitor's history, where this process holds it (elsewhere the
     // marker stops its hand-offs and the history expires with state.session_ttl_s).
@@ -268,14 +305,18 @@ BatchState::Commit& BatchState::TakeWrites(int64_t now_ms) {
   const std::string written = ExpiryFilter::EncodeWriteTime(now_ms);
   for (Visitor* v : visitors_.dirty()) {
     v->state.set_updated_at_ms(now_ms);
-    v->state.SerializeToString(&scratch_);
+    EncodeVisitor(v->state, &scratch_);
     // The hard bound on a visitor's value: input limits keep it far below, this keeps
     // it so whatever the input (the oldest events go first).
     while (scratch_.size() > options_.max_visitor_bytes && v->state.events_size() > 0) {
-      const int drop = std::max(1, v->state.events_size() / 8);
-      v->state.mutable_events()->DeleteSubrange(0, drop);
+      EvictOldest(&v->state, std::max(1, v->state.events_size() / 8), &trimmed_);
+      // At commit no input record is being applied: the keys go with the visitor's task.
+      RememberEvicted(&trimmed_,
+                      changelog_partitions_ > 0
+                          ? ChangelogPartition(Cf::kSessions, *v->key, changelog_partitions_)
+                          : -1);
       ++oversize_trims_;
-      v->state.SerializeToString(&scratch_);
+      EncodeVisitor(v->state, &scratch_);
     }
     Write(Cf::kSessions, *v->key, scratch_);
     if (v->offers_dirty) Write(Cf::kOffers, *v->key, v->offers.SerializeAsString());
@@ -283,6 +324,7 @@ BatchState::Commit& BatchState::TakeWrites(int64_t now_ms) {
   // The caller commits these writes or stops the process, so the table never runs ahead
   // of committed state.
   visitors_.Committed();
+  // After the visitors: trimming them may have added evicted keys.
   for (const auto& [key, partition] : dedup_new_) Write(Cf::kDedup, key, written, partition);
   for (auto& [id, profile] : profiles_) {
     if (profile) Write(Cf::kProfiles, id, profile->SerializeAsString());

@@ -27,6 +27,7 @@
 #include "operator/stage.h"
 #include "state/changelog.h"
 #include "state/store.h"
+#include "state/visitor_state.h"
 #include "state/visitor_table.h"
 
 namespace intentstream::state {
@@ -53,9 +54,21 @@ class BatchState final : public op::StateWriter {
 
   // --- input bookkeeping ---
   // True when this input event id (or hand-off id) was seen before, in this batch or a
-  // committed one; otherwise remembers it.
+  // committed one; otherwise remembers it (one `dedup` key per id: links, hand-offs).
   bool SeenEvent(std::string_view event_id);
   bool SeenHandoff(std::string_view handoff_id);
+  // True when the visitor already applied its own event `event_id` (event time
+  // `time_ms`): its window holds the event's key, or the key left the window and is in
+  // `dedup`, which is read only for events at or before the newest one that left (and
+  // for a visitor with no events yet, e.g. after an erasure). Loads the visitor. Nothing
+  // is remembered here: the event's key enters the window when it is applied.
+  bool SeenOwnEvent(VisitorKind kind, std::string_view visitor_id, std::string_view event_id,
+                    int64_t time_ms);
+  // Keys of events that left a window (InsertEvent, MergeHandoff): remembered in
+  // `dedup` at the next commit. Clears `keys`.
+  void RememberEvicted(EvictedKeys* keys);
+  // The same for keys of a visitor on this changelog partition (-1: none).
+  void RememberEvicted(EvictedKeys* keys, int32_t partition);
   // The partition's next offset to read once this batch commits (the highest wins).
   void AdvanceOffset(std::string_view topic, Partition partition, Offset next);
   // The same, exactly: for a partition applied out of offset order, whose next offset to
@@ -145,6 +158,7 @@ class BatchState final : public op::StateWriter {
   std::vector<std::pair<Cf, std::string>> deletes_;
   std::vector<std::pair<Cf, std::string>> range_deletes_;  // by key prefix
   uint64_t oversize_trims_ = 0;
+  EvictedKeys trimmed_;
   std::map<std::string, std::string> decisions_;           // key -> serialized Decision
   std::map<std::string, std::string> task_values_;         // changed in this batch
   std::map<std::string, std::string> loaded_task_values_;  // committed, read once

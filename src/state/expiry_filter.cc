@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "intentstream/v1/state.pb.h"
+#include "state/visitor_codec.h"
 
 namespace intentstream::state {
 
@@ -14,7 +15,7 @@ bool ExpiryFilter::Filter(int /*level*/, const rocksdb::Slice& /*key*/, const ro
     written_ms = DecodeWriteTime(value);
   } else {
     v1::VisitorState state;
-    if (!state.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
+    if (!DecodeVisitor(std::string_view(value.data(), value.size()), &state)) return false;
     written_ms = state.updated_at_ms();
   }
   // Unknown write time (0): keep; never drop what we can't date.

@@ -47,6 +47,14 @@ inline std::string EventDedupKey(std::string_view event_id) {
 inline std::string HandoffDedupKey(std::string_view handoff_id) {
   return "h/" + std::string(handoff_id);
 }
+// dedup: "k/" + the event key (8 bytes, big endian): an own event that left its
+// visitor's window (visitor_state.h, EvictedKeys). Before value format 1 every own event
+// had an "e/<event_id>" entry instead; links still do.
+inline std::string EvictedEventDedupKey(uint64_t event_key) {
+  std::string key = "k/";
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(event_key >> shift));
+  return key;
+}
 // meta: "offset/<topic>/<partition, 10 digits>" -> next offset to read, decimal.
 inline std::string OffsetKey(const TopicPartition& tp) {
   char part[16];

@@ -1,6 +1,7 @@
 #include "state/queries.h"
 
 #include "state/keys.h"
+#include "state/visitor_codec.h"
 
 namespace intentstream::state {
 
@@ -19,8 +20,15 @@ std::optional<M> Read(const StateStore& store, Cf cf, const std::string& key) {
 
 std::optional<v1::VisitorState> ReadVisitor(const StateStore& store, VisitorKind kind,
                                             std::string_view id) {
-  return Read<v1::VisitorState>(
-      store, Cf::kSessions, kind == VisitorKind::kAnonymous ? AnonymousKey(id) : CustomerKey(id));
+  const std::string key = kind == VisitorKind::kAnonymous ? AnonymousKey(id) : CustomerKey(id);
+  std::string value;
+  if (!store.Get(Cf::kSessions, key, &value)) return std::nullopt;
+  v1::VisitorState state;
+  if (!DecodeVisitor(value, &state)) {
+    throw StateError("corrupt value in " + std::string(CfName(Cf::kSessions)) + " for key '" + key +
+                     "'");
+  }
+  return state;
 }
 
 std::optional<v1::Decision> ReadDecision(const StateStore& store, std::string_view customer_id,

@@ -13,6 +13,7 @@
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
 #include "state/keys.h"
+#include "state/visitor_codec.h"
 #include "support/events.h"
 #include "support/kafka.h"
 #include "support/temp_dir.h"
@@ -70,7 +71,7 @@ TEST(EmbeddingPipeline, EveryVisitorsEmbeddingEqualsAFullReencode) {
   store.ForEach(state::Cf::kSessions, [&](std::string_view key, std::string_view value) {
     ++visitors;
     v1::VisitorState s;
-    ASSERT_TRUE(s.ParseFromArray(value.data(), static_cast<int>(value.size())));
+    ASSERT_TRUE(state::DecodeVisitor(value, &s));
     EXPECT_EQ(s.model_version(), model->version()) << key;
     const auto got = model::DecodeEmbedding(s.embedding());
     std::vector<const v1::SessionEvent*> events;

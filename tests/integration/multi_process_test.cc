@@ -152,7 +152,7 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
   stopped.ForEach(state::Cf::kSessions, [&](std::string_view key, std::string_view value) {
     ++kept;
     v1::VisitorState s;
-    ASSERT_TRUE(s.ParseFromArray(value.data(), static_cast<int>(value.size())));
+    ASSERT_TRUE(state::DecodeVisitor(value, &s));
     const auto it = world.expected.find(std::string(key));
     ASSERT_NE(it, world.expected.end());
     EXPECT_EQ(s.events_total(), it->second.own_events) << key;

@@ -14,6 +14,7 @@
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
 #include "state/keys.h"
+#include "state/visitor_codec.h"
 #include "support/events.h"
 #include "support/http_client.h"
 #include "support/kafka.h"
@@ -65,7 +66,7 @@ class PipelineTest : public ::testing::Test {
     std::string v;
     v1::VisitorState s;
     EXPECT_TRUE(store.Get(state::Cf::kSessions, key, &v)) << key;
-    s.ParseFromString(v);
+    EXPECT_TRUE(state::DecodeVisitor(v, &s)) << key;
     return s;
   }
 

@@ -18,6 +18,7 @@
 #include "runtime/options.h"
 #include "state/keys.h"
 #include "state/store.h"
+#include "state/visitor_codec.h"
 #include "support/events.h"
 
 namespace intentstream::testing {
@@ -134,7 +135,7 @@ inline void ExpectStateMatches(const state::StateStore& store, const ReferenceWo
   store.ForEach(state::Cf::kSessions, [&](std::string_view key, std::string_view value) {
     ++visitors;
     v1::VisitorState s;
-    ASSERT_TRUE(s.ParseFromArray(value.data(), static_cast<int>(value.size())));
+    ASSERT_TRUE(state::DecodeVisitor(value, &s));
     const auto it = expected.find(std::string(key));
     ASSERT_NE(it, expected.end()) << "unexpected visitor " << key;
     const Expected& x = it->second;

@@ -7,7 +7,11 @@
 #include <deque>
 
 #include "common/hash.h"
+#include "ingest/session_event.h"
+#include "state/expiry_filter.h"
 #include "state/keys.h"
+#include "state/visitor_codec.h"
+#include "state/visitor_state.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -99,7 +103,7 @@ class BatchProcessorTest : public ::testing::Test {
     std::string v;
     v1::VisitorState s;
     EXPECT_TRUE(store_->Get(state::Cf::kSessions, key, &v)) << key;
-    s.ParseFromString(v);
+    EXPECT_TRUE(state::DecodeVisitor(v, &s)) << key;
     return s;
   }
 
@@ -349,6 +353,115 @@ TEST_F(BatchProcessorTest, HandoffsAreTimestampedWithTheirEventTime) {
   batch_->Decode(&r, testing::NowMs());
   EXPECT_FALSE(r.rejection.has_value());
   EXPECT_EQ(r.time_ms, t0_ + 5);
+}
+
+// Keys in `dedup`, by their prefix ("e/", "h/", "k/").
+std::map<std::string, int> DedupKeysByKind(const state::StateStore& store) {
+  std::map<std::string, int> kinds;
+  store.ForEach(state::Cf::kDedup, [&](std::string_view key, std::string_view) {
+    ++kinds[std::string(key.substr(0, 2))];
+  });
+  return kinds;
+}
+
+TEST_F(BatchProcessorTest, OwnEventsAreDeduplicatedByTheWindowAndWhatLeftIt) {
+  options_.session.max_events = 3;
+  for (int i = 1; i <= 5; ++i) {
+    Add(TopicKind::kWeb, testing::Web("w" + std::to_string(i), "anon", t0_ + i * 1000), "anon");
+  }
+  Run();
+  ASSERT_EQ(counts_.accepted, 5u);
+  // One `dedup` key per event that left the window, none for those it holds.
+  EXPECT_EQ(DedupKeysByKind(*store_), (std::map<std::string, int>{{"k/", 2}}));
+  std::string v;
+  EXPECT_TRUE(store_->Get(state::Cf::kDedup, state::EvictedEventDedupKey(Fnv1a64("w1")), &v));
+  // Re-delivered: one the window holds, one that left it, one that never entered it
+  // (older than the full window when it came), in a later batch.
+  Add(TopicKind::kWeb, testing::Web("w5", "anon", t0_ + 5000), "anon");
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_ + 1000), "anon");
+  Add(TopicKind::kWeb, testing::Web("old", "anon", t0_), "anon");
+  Run();
+  EXPECT_EQ(counts_.duplicates, 2u);
+  EXPECT_EQ(counts_.accepted, 1u);
+  Add(TopicKind::kWeb, testing::Web("old", "anon", t0_), "anon");
+  Run();
+  EXPECT_EQ(counts_.duplicates, 1u);
+  const auto anon = Visitor(state::AnonymousKey("anon"));
+  EXPECT_EQ(anon.events_total(), 6u);
+  ASSERT_EQ(anon.events_size(), 3);
+  EXPECT_EQ(anon.events(0).event_key(), Fnv1a64("w3"));
+  EXPECT_EQ(anon.evicted_through_ms(), t0_ + 2000);
+}
+
+TEST_F(BatchProcessorTest, AnErasedCustomersEventsStaySeen) {
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  Run();
+  AddRaw(TopicKind::kProfile, "", "cust");
+  pending_.back().null_payload = true;
+  pending_.back().kafka_timestamp_ms = t0_ + 10;
+  Run();
+  ASSERT_EQ(counts_.erased, 1u);
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");  // a late duplicate
+  Run();
+  EXPECT_EQ(counts_.duplicates, 1u);
+  std::string v;
+  EXPECT_FALSE(store_->Get(state::Cf::kSessions, state::CustomerKey("cust"), &v));
+  Add(TopicKind::kApp, testing::App("a2", "cust", t0_ + 20), "cust");  // new activity
+  Run();
+  EXPECT_EQ(counts_.accepted, 1u);
+  EXPECT_EQ(Visitor(state::CustomerKey("cust")).events_total(), 1u);
+}
+
+// A state directory as the previous release wrote it: visitor values in format 0 (the
+// serialized VisitorState) and one "e/<event id>" dedup entry per event.
+TEST_F(BatchProcessorTest, StateWrittenByThePreviousFormatIsReadAndUpgradedInPlace) {
+  options_.session.max_events = 2;
+  v1::VisitorState old;
+  std::vector<std::string> old_ids = {"w1", "w2", "w3"};
+  for (size_t i = 0; i < old_ids.size(); ++i) {
+    state::ApplyOwnEvent(
+        &old, ingest::ToSessionEvent(testing::Web(old_ids[i], "anon", t0_ + 1000 * int64_t(i))),
+        options_.session);
+  }
+  old.clear_evicted_through_ms();  // the previous release had no such field
+  old.set_updated_at_ms(testing::NowMs());
+  ASSERT_EQ(old.events_size(), 2);  // w1 is no longer in the window
+  {
+    auto w = store_->NewWriteSet();
+    std::string legacy;
+    state::EncodeLegacyVisitor(old, &legacy);
+    w.Put(state::Cf::kSessions, state::AnonymousKey("anon"), legacy);
+    for (const auto& id : old_ids) {
+      w.Put(state::Cf::kDedup, state::EventDedupKey(id), state::ExpiryFilter::EncodeWriteTime(1));
+    }
+    store_->Commit(w);
+  }
+  // Reads as the same visitor.
+  v1::VisitorState read = Visitor(state::AnonymousKey("anon"));
+  EXPECT_EQ(read.events_total(), 3u);
+  ASSERT_EQ(read.events_size(), 2);
+  EXPECT_EQ(read.events(0).event_key(), old.events(0).event_key());
+  EXPECT_EQ(read.events(1).category(), old.events(1).category());
+  // Duplicates of what the old release applied, in the window or not, stay duplicates.
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  Add(TopicKind::kWeb, testing::Web("w3", "anon", t0_ + 2000), "anon");
+  Add(TopicKind::kWeb, testing::Web("w4", "anon", t0_ + 3000), "anon");
+  Run();
+  EXPECT_EQ(counts_.duplicates, 2u);
+  EXPECT_EQ(counts_.accepted, 1u);
+  std::string stored;
+  ASSERT_TRUE(store_->Get(state::Cf::kSessions, state::AnonymousKey("anon"), &stored));
+  EXPECT_EQ(state::FormatOf(stored), state::VisitorFormat::kCompact) << "rewritten in format 1";
+  const v1::VisitorState now = Visitor(state::AnonymousKey("anon"));
+  EXPECT_EQ(now.events_total(), 4u);
+  ASSERT_EQ(now.events_size(), 2);
+  EXPECT_EQ(now.events(0).event_key(), Fnv1a64("w3"));
+  EXPECT_EQ(now.events(1).event_key(), Fnv1a64("w4"));
+  EXPECT_EQ(now.legacy_dedup_through_ms(), t0_ + 2000) << "kept across the rewrite";
+  // Still a duplicate after the rewrite.
+  Add(TopicKind::kWeb, testing::Web("w2", "anon", t0_ + 1000), "anon");
+  Run();
+  EXPECT_EQ(counts_.duplicates, 1u);
 }
 
 }  // namespace

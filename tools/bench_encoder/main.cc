@@ -5,9 +5,11 @@
 //   (b) embedding updates/s when every event re-encodes the whole window,
 //   (c) updates/s of the incremental, batched serving path, and its achieved GFLOP/s
 //       as a fraction of (a);
-// plus the bytes a visitor's state takes (serialized, and in RocksDB after compaction).
+// plus the bytes a visitor's state takes (serialized, and in RocksDB after compaction), in
+// the stored format (state/visitor_codec.h) and in the previous one, side by side.
 //
 //   intentstream-bench-encoder [--model DIR] [--visitors N] [--batch N] [--quick]
+//                              [--state-bytes]   (only the state size table)
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <CLI/CLI.hpp>
@@ -20,12 +22,12 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
 #include "model/model.h"
+#include "state/visitor_codec.h"
 
 namespace {
 
@@ -147,9 +149,20 @@ std::shared_ptr<model::SessionModel> RandomModel() {
                           model::Vocabulary::Build(chans, 1, 1000)));
 }
 
-// Serialized size, and on-disk size in RocksDB (compacted) with the default compression
-// and with ZSTD.
-std::tuple<double, double, double> StateBytes(const model::SessionModel& m, int visitors) {
+// Bytes per visitor of one value format: serialized, and on disk in RocksDB (compacted)
+// with the default compression and with ZSTD.
+struct FormatBytes {
+  double serialized = 0;
+  double on_disk = 0;
+  double on_disk_zstd = 0;
+};
+struct StateSizes {
+  FormatBytes compact, legacy;
+  double event_keys = 0;  // bytes of the 64-bit event keys alone (8 per event)
+  double embedding = 0;   // bytes of the embedding alone
+};
+
+StateSizes StateBytes(const model::SessionModel& m, int visitors) {
   Workload w(visitors, 64);
   model::IncrementalEncoder enc(std::shared_ptr<const model::SessionModel>(&m, [](auto*) {}),
                                 model::IncrementalEncoderOptions{0});
@@ -171,11 +184,19 @@ std::tuple<double, double, double> StateBytes(const model::SessionModel& m, int 
     updates.push_back(u);
   }
   enc.Encode(updates);
-  double serialized = 0;
-  for (const auto& s : w.states) serialized += static_cast<double>(s.ByteSizeLong());
-  serialized /= visitors;
+  StateSizes sizes;
+  std::vector<std::string> compact, legacy;
+  for (auto& s : w.states) {
+    compact.push_back(state::EncodeVisitor(s));
+    legacy.emplace_back();
+    state::EncodeLegacyVisitor(s, &legacy.back());
+    sizes.event_keys += 8.0 * s.events_size();
+    sizes.embedding += static_cast<double>(s.embedding().size());
+  }
+  sizes.event_keys /= visitors;
+  sizes.embedding /= visitors;
 
-  auto on_disk = [&](bool zstd) {
+  auto on_disk = [&](const std::vector<std::string>& values, bool zstd) {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("intentstream-bench-state-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
@@ -186,9 +207,8 @@ std::tuple<double, double, double> StateBytes(const model::SessionModel& m, int 
     double bytes = -1;
     if (rocksdb::DB::Open(options, dir.string(), &raw).ok()) {
       std::unique_ptr<rocksdb::DB> db(raw);
-      for (size_t v = 0; v < w.ids.size(); ++v) {
-        db->Put(rocksdb::WriteOptions(), w.ids[v], w.states[v].SerializeAsString());
-      }
+      for (size_t v = 0; v < w.ids.size(); ++v)
+        db->Put(rocksdb::WriteOptions(), w.ids[v], values[v]);
       db->Flush(rocksdb::FlushOptions());
       db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
       uint64_t sst = 0;
@@ -198,7 +218,36 @@ std::tuple<double, double, double> StateBytes(const model::SessionModel& m, int 
     std::filesystem::remove_all(dir);
     return bytes;
   };
-  return {serialized, on_disk(false), on_disk(true)};
+  auto measure = [&](const std::vector<std::string>& values) {
+    FormatBytes f;
+    for (const auto& v : values) f.serialized += static_cast<double>(v.size());
+    f.serialized /= visitors;
+    f.on_disk = on_disk(values, false);
+    f.on_disk_zstd = on_disk(values, true);
+    return f;
+  };
+  sizes.compact = measure(compact);
+  sizes.legacy = measure(legacy);
+  return sizes;
+}
+
+void PrintStateBytes(const StateSizes& s) {
+  std::printf("| state bytes per visitor, serialized (64 events)      | %12.0f |\n",
+              s.compact.serialized);
+  std::printf("|     of which event keys (8 bytes each) / embedding   | %5.0f / %4.0f |\n",
+              s.event_keys, s.embedding);
+  std::printf("|     previous format (0), same run                    | %12.0f |\n",
+              s.legacy.serialized);
+  std::printf("|     previous / stored                                | %11.2fx |\n",
+              s.legacy.serialized / s.compact.serialized);
+  std::printf("| state bytes per visitor, RocksDB SST, default (Snappy)| %11.0f |\n",
+              s.compact.on_disk);
+  std::printf("|     previous format (0), same run                    | %12.0f |\n",
+              s.legacy.on_disk);
+  std::printf("| state bytes per visitor, RocksDB SST, ZSTD           | %12.0f |\n",
+              s.compact.on_disk_zstd);
+  std::printf("|     previous format (0), same run                    | %12.0f |\n",
+              s.legacy.on_disk_zstd);
 }
 
 }  // namespace
@@ -209,6 +258,7 @@ int main(int argc, char** argv) {
   int batch = 512;
   bool quick = false;
   bool profile_only = false;
+  bool state_only = false;
   CLI::App app{"intentstream-bench-encoder: single-thread throughput of the session encoder"};
   app.add_option("--model", model_dir, "model directory (default: a random model)");
   app.add_option("--visitors", visitors, "visitors")
@@ -218,6 +268,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000000));
   app.add_flag("--quick", quick, "shorter timings");
+  app.add_flag("--state-bytes", state_only, "only the state size table");
   app.add_flag("--profile-incremental", profile_only, "only the incremental phase, for a profiler");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -234,6 +285,13 @@ int main(int argc, char** argv) {
     const double peak = model::MeasureMatmulGflops(512, quick ? 0.2 : 1.0);
     const double peak_small = model::MeasureMatmulGflops(64, quick ? 0.1 : 0.5);
 
+    if (state_only) {
+      std::printf("| measure                                              |        value |\n");
+      std::printf("|------------------------------------------------------|--------------|\n");
+      PrintStateBytes(StateBytes(*m, quick ? 500 : 2000));
+      std::printf("\ngoal: state <= 1000 bytes serialized\n");
+      return 0;
+    }
     const int window = m->config().encoder.window;
     const int stride = m->config().encoder.window_stride;
     if (profile_only) {
@@ -309,7 +367,7 @@ int main(int argc, char** argv) {
     }
     Run(*m, inc2, w2, 1, batch);
     const RunResult c2 = Run(*m, inc2, w2, quick ? 8 : 32, batch);
-    const auto [serialized, on_disk, on_disk_zstd] = StateBytes(*m, quick ? 500 : 2000);
+    const StateSizes state_sizes = StateBytes(*m, quick ? 500 : 2000);
 
     std::printf("\nsingle thread, batch %d visitors per Encode(), %d visitors\n\n", batch, vis);
     std::printf("| measure                                              |        value |\n");
@@ -338,11 +396,8 @@ int main(int argc, char** argv) {
                 100 * c2.gflops / peak);
     std::printf("|     speed-up over the best (b)                       | %11.1fx |\n",
                 c2.updates_per_s / b_best);
-    std::printf("| state bytes per visitor, serialized (64 events)      | %12.0f |\n", serialized);
-    std::printf("| state bytes per visitor, RocksDB SST, default (Snappy)| %11.0f |\n", on_disk);
-    std::printf("| state bytes per visitor, RocksDB SST, ZSTD           | %12.0f |\n",
-                on_disk_zstd);
-    std::printf("\ngoals: (c) >= 20x (b); (c) >= 100000 updates/s; state < 2048 bytes\n");
+    PrintStateBytes(state_sizes);
+    std::printf("\ngoals: (c) >= 20x (b); (c) >= 100000 updates/s; state <= 1000 bytes\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "intentstream-bench-encoder: %s\n", e.what());
     return 1;

@@ -3,6 +3,12 @@
 // over the processing thread's CPU time), wall events/s while active, and the
 // arrival-to-commit latency percentiles from the processor's own histogram.
 //
+// In the same run, the floor of the path's own unavoidable parts on the same events:
+// protobuf parse alone (binary, or protobuf's JSON mapping for JSON input) and one
+// RocksDB WriteBatch put per event of a value the size of the visitor states the run
+// stored (same store options, committed as often as the run committed), and the path's
+// rate as a share of what those two allow together.
+//
 //   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N] [--batch N]
 //                             [--json-percent P] [--traffic synthetic|journeys]
 //                             [--mode kafka|state] [--commit-interval-ms N] [--ordering on|off]
@@ -18,7 +24,9 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <google/protobuf/util/json_util.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -44,7 +52,8 @@ struct Flags {
   bool state_only = false;  // --mode state: skip Kafka
   bool journeys = false;    // --traffic journeys: the journey generator's world
   int commit_interval_ms = 100;
-  bool ordered = true;  // --ordering on|off
+  bool ordered = true;    // --ordering on|off
+  bool changelog = true;  // --changelog on|off (state.changelog)
 };
 
 double ThreadCpuSeconds() {
@@ -211,6 +220,101 @@ void Produce(const Flags& f, const std::string& bootstrap, prometheus::Registry&
   done = true;
 }
 
+// The visitor values a run stored (at most `max`), to put again in the floor: real values
+// compress and compact as the run's did.
+std::vector<std::string> StoredVisitorValues(const intentstream::state::StateStore& store,
+                                             size_t max = 100000) {
+  std::vector<std::string> values;
+  store.ForEach(intentstream::state::Cf::kSessions, [&](std::string_view, std::string_view v) {
+    if (values.size() < max) values.emplace_back(v);
+  });
+  return values;
+}
+
+// Parses one input payload the way the decoder does before validation: the topic's
+// message, binary or protobuf's JSON mapping. False when it does not parse.
+bool ParseOnly(const std::string& topic, const std::string& payload, v1::WebEvent* web,
+               v1::AppEvent* app, v1::IdentityLink* link, v1::CustomerProfile* profile) {
+  google::protobuf::Message* m = web;
+  if (topic == "app-events") m = app;
+  if (topic == "identity-links") m = link;
+  if (topic == "customer-profiles") m = profile;
+  if (!payload.empty() && payload[0] == '{') {
+    return google::protobuf::util::JsonStringToMessage(payload, m).ok();
+  }
+  return m->ParseFromString(payload);
+}
+
+struct Floor {
+  double parse_per_s = 0;
+  double put_per_s = 0;
+  double value_bytes = 0;  // mean of the values put
+  double per_s = 0;        // both parts, one after the other, per event
+};
+
+// The floor on the same events as the run (a fresh Traffic of the same flags). Each event
+// puts one of the run's stored values, in turn, under its own visitor's key.
+Floor MeasureFloor(const Flags& f, const rt::ProcessorOptions& options,
+                   const std::vector<std::string>& values, long events_per_commit) {
+  Traffic traffic(f);
+  std::vector<std::string> topics, keys, payloads;
+  std::string topic, key, payload;
+  for (long i = 0; i < f.events && traffic.Next(i, &topic, &key, &payload); ++i) {
+    topics.push_back(topic);
+    keys.push_back("a/" + key);
+    payloads.push_back(payload);
+  }
+  Floor floor;
+  for (const auto& v : values) floor.value_bytes += static_cast<double>(v.size());
+  floor.value_bytes /= std::max<double>(1, static_cast<double>(values.size()));
+  {
+    v1::WebEvent web;
+    v1::AppEvent app;
+    v1::IdentityLink link;
+    v1::CustomerProfile profile;
+    size_t parsed = 0;
+    const double t0 = ThreadCpuSeconds();
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      parsed += ParseOnly(topics[i], payloads[i], &web, &app, &link, &profile) ? 1 : 0;
+    }
+    floor.parse_per_s = static_cast<double>(parsed) / (ThreadCpuSeconds() - t0);
+  }
+  {
+    const auto dir = std::filesystem::path(options.store.dir + "-floor");
+    std::filesystem::remove_all(dir);
+    auto store_options = options.store;
+    store_options.dir = dir.string();
+    intentstream::state::StateStore store(store_options);
+    auto writes = store.NewWriteSet();
+    const std::string none;
+    const double t0 = ThreadCpuSeconds();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      writes.Put(intentstream::state::Cf::kSessions, keys[i],
+                 values.empty() ? none : values[i % values.size()]);
+      if ((static_cast<long>(i) + 1) % std::max(1L, events_per_commit) == 0) {
+        store.Commit(writes);
+        writes.Clear();
+      }
+    }
+    store.Commit(writes);
+    floor.put_per_s = static_cast<double>(keys.size()) / (ThreadCpuSeconds() - t0);
+  }
+  std::filesystem::remove_all(options.store.dir + "-floor");
+  floor.per_s = 1.0 / (1.0 / floor.parse_per_s + 1.0 / floor.put_per_s);
+  return floor;
+}
+
+void PrintFloor(const Floor& floor, double path_per_s, long events_per_commit) {
+  std::printf("\n%-44s %14s\n", "floor of the path's parts (same events)", "value");
+  std::printf("%-44s %14.0f\n", "protobuf parse alone, events/s", floor.parse_per_s);
+  std::printf("%-44s %14.0f\n", "mean stored visitor value, bytes", floor.value_bytes);
+  std::printf("%-44s %14ld\n", "events per commit", events_per_commit);
+  std::printf("%-44s %14.0f\n", "WriteBatch put per event alone, events/s", floor.put_per_s);
+  std::printf("%-44s %14.0f\n", "floor (parse + put per event), events/s", floor.per_s);
+  std::printf("%-44s %13.1f%%\n", "path events/s per thread / floor",
+              100 * path_per_s / floor.per_s);
+}
+
 intentstream::ingest::TopicKind KindOf(const std::string& topic) {
   using K = intentstream::ingest::TopicKind;
   if (topic == "app-events") return K::kApp;
@@ -255,6 +359,8 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
   std::printf("%-44s %14llu\n", "events applied", static_cast<unsigned long long>(counts.accepted));
   std::printf("%-44s %14.2f\n", "apply+commit CPU, s", cpu);
   std::printf("%-44s %14.0f\n", "events/s (state path, one thread)", counts.accepted / cpu);
+  const Floor floor = MeasureFloor(f, options, StoredVisitorValues(store), f.batch);
+  PrintFloor(floor, counts.accepted / cpu, f.batch);
   return 0;
 }
 
@@ -280,7 +386,13 @@ int main(int argc, char** argv) {
                  "event-time ordering per task (processing.event_time_order); off only to "
                  "measure its cost")
       ->check(CLI::IsMember({"on", "off"}));
+  std::string changelog = "on";
+  app.add_option("--changelog", changelog,
+                 "write each commit's state to the changelog topics (state.changelog); off "
+                 "to measure its cost (tools/bench_restore reports it side by side)")
+      ->check(CLI::IsMember({"on", "off"}));
   CLI11_PARSE(app, argc, argv);
+  f.changelog = changelog == "on";
   f.state_only = mode == "state";
   f.journeys = traffic == "journeys";
   f.ordered = ordering == "on";
@@ -296,6 +408,7 @@ int main(int argc, char** argv) {
   options.exit_when_idle_ms = 1500;
   options.kafka_consumer["fetch.wait.max.ms"] = "10";
   options.event_time_order = f.ordered;
+  options.changelog = f.changelog;
 
   if (f.state_only) {
     const int rc = RunStateOnly(f, options);
@@ -306,9 +419,9 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   std::printf(
       "intentstream-bench-ingest: %ld events (%s), %d partitions, batch %d, %d%% JSON, "
-      "event-time ordering %s\n",
+      "event-time ordering %s, changelog %s\n",
       f.events, f.journeys ? "journey generator world" : "synthetic skewed visitors", f.partitions,
-      f.batch, f.json_percent, f.ordered ? "on" : "off");
+      f.batch, f.json_percent, f.ordered ? "on" : "off", f.changelog ? "on" : "off");
   std::atomic<bool> produced{false};
   double cpu_before = 0, cpu_after = 0, proc_before = 0, proc_after = 0;
   rt::RunSummary summary;
@@ -325,7 +438,12 @@ int main(int argc, char** argv) {
     producer.join();
   }
   const Scrape s = Read(*registry);
-  std::filesystem::remove_all(dir);
+  std::vector<std::string> values;
+  {
+    auto read_options = options.store;
+    read_options.read_only = true;
+    values = StoredVisitorValues(intentstream::state::StateStore(read_options));
+  }
   const double events = static_cast<double>(summary.counts.accepted);
   const double cpu = cpu_after - cpu_before;
   std::printf("\n%-44s %14s\n", "figure", "value");
@@ -346,5 +464,10 @@ int main(int argc, char** argv) {
   std::printf("%-44s %8llu / %llu\n", "idle waits / enforced",
               static_cast<unsigned long long>(summary.scheduler.idle_waits),
               static_cast<unsigned long long>(summary.scheduler.enforced));
+  const long per_commit =
+      static_cast<long>(events / std::max<double>(1, static_cast<double>(summary.commits)));
+  const Floor floor = MeasureFloor(f, options, values, per_commit);
+  PrintFloor(floor, events / cpu, per_commit);
+  std::filesystem::remove_all(dir);
   return summary.counts.accepted >= static_cast<uint64_t>(f.events) ? 0 : 1;
 }
