@@ -158,7 +158,8 @@ TEST(MessageAuditTest, ReadsTheLogDroppingRepeatsAndNamesABadLine) {
   EXPECT_EQ(repeats, 1u);
   std::ofstream(path, std::ios::app) << "{\"offers\": 3}\n";
   decisions.clear();
-  EXPECT_THAT(ReadDecisions(path, &decisions, &repeats), HasSubstr(path + ":4: not a valid Decision"));
+  EXPECT_THAT(ReadDecisions(path, &decisions, &repeats),
+              HasSubstr(path + ":4: not a valid Decision"));
   EXPECT_THAT(ReadDecisions(path + ".missing", &decisions, &repeats), HasSubstr("cannot read"));
   std::filesystem::remove_all(dir);
 }
