@@ -293,10 +293,11 @@ BatchState::Commit& BatchState::TakeWrites(int64_t now_ms) {
   // has no range delete: each committed key gets its tombstone.
   for (const auto& [cf, prefix] : range_deletes_) {
     if (changelog_partitions_ > 0) {
-      store_.ForEachWithPrefix(cf, prefix, [&](std::string_view key, std::string_view) {
+      const Cf family = cf;  // a lambda may not capture a structured binding (clang 14)
+      store_.ForEachWithPrefix(family, prefix, [&](std::string_view key, std::string_view) {
         const std::string k(key);
-        const int32_t p = ChangelogPartition(cf, k, changelog_partitions_);
-        if (p >= 0) commit_.changelog.push_back({cf, p, k, std::nullopt});
+        const int32_t p = ChangelogPartition(family, k, changelog_partitions_);
+        if (p >= 0) commit_.changelog.push_back({family, p, k, std::nullopt});
       });
     }
     writes.DeleteRange(cf, prefix, prefix + "\xff");
