@@ -95,23 +95,29 @@ void ExpectNoOutputTwice(const runtime::EmbeddedCluster& cluster, const runtime:
   EXPECT_EQ(dead.size(), world.malformed.size()) << "a dead letter was produced twice (or lost)";
 }
 
+// A processes the first half of `world` and stops; then its volume is lost, and the
+// second half is produced for the member that comes next.
+void ProcessFirstHalfThenLoseTheVolume(const runtime::EmbeddedCluster& cluster,
+                                       testing::TempDir& dir,
+                                       const testing::ReferenceWorld& world) {
+  const size_t half = world.order.size() / 2;
+  Produce(cluster, world.order, 0, half);
+  const std::string a_dir = dir.Sub("state-a");
+  auto a = StartMember(cluster, a_dir, dir.Sub("a.log"));
+  ASSERT_EQ(a->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("a.log"));
+  std::filesystem::remove_all(a_dir);
+  Produce(cluster, world.order, half, world.order.size());
+}
+
 TEST(ChangelogRestore, LostVolumeRestoresFromTheChangelogWithoutReplayingInput) {
   testing::TempDir dir;
   runtime::EmbeddedCluster cluster;
   const runtime::TopicNames topics;
   cluster.CreateTopics(topics.All(), kPartitions);
   const auto world = testing::MakeReferenceWorld(topics, 1717, testing::NowMs() - 48 * 3'600'000);
-  const size_t half = world.order.size() / 2;
-
-  // A processes the first half and stops; then its volume is lost.
-  Produce(cluster, world.order, 0, half);
-  const std::string a_dir = dir.Sub("state-a");
-  auto a = StartMember(cluster, a_dir, dir.Sub("a.log"));
-  ASSERT_EQ(a->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("a.log"));
-  std::filesystem::remove_all(a_dir);
+  ASSERT_NO_FATAL_FAILURE(ProcessFirstHalfThenLoseTheVolume(cluster, dir, world));
 
   // B starts empty, restores, and reads the second half only.
-  Produce(cluster, world.order, half, world.order.size());
   const std::string b_dir = dir.Sub("state-b");
   auto b = StartMember(cluster, b_dir, dir.Sub("b.log"));
   ASSERT_EQ(b->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("b.log"));
@@ -142,14 +148,7 @@ TEST(ChangelogRestore, RestoreKilledHalfWayResumesAndEndsExact) {
   const runtime::TopicNames topics;
   cluster.CreateTopics(topics.All(), kPartitions);
   const auto world = testing::MakeReferenceWorld(topics, 4242, testing::NowMs() - 48 * 3'600'000);
-  const size_t half = world.order.size() / 2;
-
-  Produce(cluster, world.order, 0, half);
-  const std::string a_dir = dir.Sub("state-a");
-  auto a = StartMember(cluster, a_dir, dir.Sub("a.log"));
-  ASSERT_EQ(a->Wait(std::chrono::seconds(120)), 0) << ReadFile(dir.Sub("a.log"));
-  std::filesystem::remove_all(a_dir);
-  Produce(cluster, world.order, half, world.order.size());
+  ASSERT_NO_FATAL_FAILURE(ProcessFirstHalfThenLoseTheVolume(cluster, dir, world));
 
   // One record per RocksDB write makes the restore long enough to be killed inside it.
   const std::string b_dir = dir.Sub("state-b");
