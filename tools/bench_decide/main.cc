@@ -27,11 +27,14 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/cpu_time.h"
 #include "common/logging.h"
 #include "decide/decision_operator.h"
 #include "ingest/session_event.h"
 
 namespace {
+
+using intentstream::ThreadCpuSeconds;
 
 namespace v1 = intentstream::v1;
 namespace op = intentstream::op;
@@ -41,12 +44,6 @@ namespace catalog = intentstream::catalog;
 constexpr int64_t kStartMs = 1'790'000'000'000;  // event time of the first decision
 constexpr int64_t kStepMs = 61'000;              // > decision.home.min_interval_ms
 constexpr size_t kMaxEvents = 64;                // state.max_session_events
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 void SetMillis(google::protobuf::Timestamp* ts, int64_t ms) {
   ts->set_seconds(ms / 1000);

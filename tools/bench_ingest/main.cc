@@ -32,6 +32,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <CLI/CLI.hpp>
 
+#include "common/cpu_time.h"
 #include "common/logging.h"
 #include "intentstream/v1/events.pb.h"
 #include "runtime/embedded_cluster.h"
@@ -39,6 +40,9 @@
 #include "sim/generator.h"
 
 namespace {
+
+using intentstream::ProcessCpuSeconds;
+using intentstream::ThreadCpuSeconds;
 
 namespace rt = intentstream::runtime;
 namespace v1 = intentstream::v1;
@@ -55,18 +59,6 @@ struct Flags {
   bool ordered = true;    // --ordering on|off
   bool changelog = true;  // --changelog on|off (state.changelog)
 };
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // Sum of a counter family's values across label sets, and a histogram's quantile as
 // PromQL's histogram_quantile computes it (linear within the bucket).

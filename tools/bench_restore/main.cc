@@ -26,6 +26,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <CLI/CLI.hpp>
 
+#include "common/cpu_time.h"
 #include "common/logging.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
@@ -34,15 +35,11 @@
 
 namespace {
 
+using intentstream::ThreadCpuSeconds;
+
 namespace rt = intentstream::runtime;
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 struct Flags {
   int days = 30;
