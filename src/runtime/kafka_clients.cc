@@ -23,6 +23,18 @@ std::unique_ptr<RdKafka::Conf> BaseConf(const std::map<std::string, std::string>
   return conf;
 }
 
+// Processing thread `thread` > 0 of a process is a group member of its own: its ids
+// get the thread's number (a shared group.instance.id would fence the other threads).
+void SuffixIdsForThread(RdKafka::Conf* conf, int thread, bool group_member) {
+  if (thread <= 0) return;
+  for (const char* name : {"client.id", "group.instance.id"}) {
+    if (!group_member && std::string(name) == "group.instance.id") continue;
+    std::string value;
+    if (conf->get(name, value) != RdKafka::Conf::CONF_OK || value.empty()) continue;
+    Set(conf, std::string("(thread) ") + name, name, value + "-" + std::to_string(thread));
+  }
+}
+
 }  // namespace
 
 KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fatal) {
@@ -55,7 +67,7 @@ KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fat
 std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,
                                                      const std::string& bootstrap_servers,
                                                      RdKafka::RebalanceCb* rebalance,
-                                                     RdKafka::EventCb* events) {
+                                                     RdKafka::EventCb* events, int thread) {
   const std::map<std::string, std::string> defaults = {
       {"bootstrap.servers", bootstrap_servers},
       {"group.id", o.group_id},
@@ -76,6 +88,7 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,
       {"fetch.wait.max.ms", "10"},
   };
   auto conf = BaseConf(defaults, o, o.kafka_consumer, "kafka.consumer.");
+  SuffixIdsForThread(conf.get(), thread, true);
   std::string err;
   if (rebalance != nullptr && conf->set("rebalance_cb", rebalance, err) != RdKafka::Conf::CONF_OK) {
     throw std::runtime_error("rebalance_cb: " + err);
@@ -109,7 +122,7 @@ std::unique_ptr<RdKafka::Consumer> MakeRestoreConsumer(const ProcessorOptions& o
 std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& o,
                                                 const std::string& bootstrap_servers,
                                                 RdKafka::DeliveryReportCb* delivery,
-                                                RdKafka::EventCb* events) {
+                                                RdKafka::EventCb* events, int thread) {
   const std::map<std::string, std::string> defaults = {
       {"bootstrap.servers", bootstrap_servers},
       {"client.id", "intentstream"},
@@ -119,6 +132,7 @@ std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& o,
       {"partitioner", "murmur2_random"},
   };
   auto conf = BaseConf(defaults, o, o.kafka_producer, "kafka.producer.");
+  SuffixIdsForThread(conf.get(), thread, false);
   std::string err;
   if (delivery != nullptr && conf->set("dr_cb", delivery, err) != RdKafka::Conf::CONF_OK) {
     throw std::runtime_error("dr_cb: " + err);

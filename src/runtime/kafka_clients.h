@@ -22,11 +22,12 @@ KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fat
 // The consumer: range assignment (co-partitioned inputs land together), offsets stored
 // by us only after the state commit that reflects them, auto-commit of stored offsets.
 // Pass-through kafka.* / kafka.consumer.* properties override the defaults; a property
-// librdkafka rejects throws ConfigError naming it.
+// librdkafka rejects throws ConfigError naming it. `thread`: the processing thread (its
+// client.id and group.instance.id get its number when > 0).
 std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& options,
                                                      const std::string& bootstrap_servers,
                                                      RdKafka::RebalanceCb* rebalance,
-                                                     RdKafka::EventCb* events);
+                                                     RdKafka::EventCb* events, int thread = 0);
 
 // A consumer of single partitions (changelog restore): no group, no coordinator, no
 // offset commits. Same kafka.* / kafka.consumer.* pass-through.
@@ -39,6 +40,6 @@ std::unique_ptr<RdKafka::Consumer> MakeRestoreConsumer(const ProcessorOptions& o
 std::unique_ptr<RdKafka::Producer> MakeProducer(const ProcessorOptions& options,
                                                 const std::string& bootstrap_servers,
                                                 RdKafka::DeliveryReportCb* delivery,
-                                                RdKafka::EventCb* events);
+                                                RdKafka::EventCb* events, int thread = 0);
 
 }  // namespace intentstream::runtime

@@ -159,6 +159,10 @@ std::vector<Spec> BuildSpecs() {
   s.push_back(Int("processing.batch_max_messages", "2000",
                   "Most messages applied as one poll batch", 1, 1000000,
                   [](O& o, int64_t v) { o.batch_max_messages = static_cast<int>(v); }));
+  s.push_back(Int("processing.threads", "0",
+                  "Processing threads (each a group member with its own partitions, encoder and "
+                  "operator; one state store); 0 = the cores, capped by the partitions",
+                  0, 256, [](O& o, int64_t v) { o.threads = static_cast<int>(v); }));
   s.push_back(Int("processing.poll_timeout_ms", "100", "Longest wait for a batch's first message",
                   1, 60000, [](O& o, int64_t v) { o.poll_timeout_ms = static_cast<int>(v); }));
   s.push_back(Int("processing.flush_timeout_ms", "30000",

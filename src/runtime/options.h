@@ -72,6 +72,10 @@ struct ProcessorOptions {
   size_t commit_max_visitors = 50000;
   // Most messages applied as one poll batch. Default: 2000.
   int batch_max_messages = 2000;
+  // Processing threads, each a consumer in the group with its own partitions, batch,
+  // encoder and operator over the one state store (as Kafka Streams' stream threads).
+  // 0 = the number of cores; never more than the input partitions. Default: 0.
+  int threads = 0;
   // Longest wait for the first message of a batch, ms. Default: 100.
   int poll_timeout_ms = 100;
   // Longest wait for output delivery before a batch commits, ms. Default: 30000.

@@ -1,4 +1,5 @@
-// The processing loop: one Kafka consumer in the group, one processing thread.
+// The processing loop. Each processing thread (processing.threads) is a consumer in the
+// group with its own partitions and runs, for them:
 //
 //   poll -> decode -> EventTimeScheduler (event-time order per task) -> BatchProcessor
 //   (dedup, state, hand-offs, encoder, operator) -> produce outputs and hand-off
@@ -7,11 +8,15 @@
 //
 // On assignment the consumer seeks each partition to the offset stored in RocksDB; on
 // revocation the pending batch is finished, outputs flushed and offsets committed before
-// the partitions are released. Thread-safety: Run() on one thread; ready(), http_port()
-// and store() may be read from any thread (the HTTP handlers do).
+// the partitions are released. The threads share the one state store (their keys are
+// disjoint: a task belongs to one thread at a time), the metrics and the HTTP endpoint;
+// rebalances hand partitions between them as between processes. Thread-safety: Run() on
+// one thread (it starts the processing threads); ready(), http_port() and store() may be
+// read from any thread (the HTTP handlers do).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,15 +47,31 @@ struct RunSummary {
   double active_seconds = 0;
   // Why Run() returned: "stopped", "idle".
   std::string stop_reason;
+  int threads = 1;  // processing threads the run used
   DeliveryStats delivery;
   SchedulerCounters scheduler;
 };
 
+// One processing thread's stages: its own encoder and operator (neither is thread-safe).
+// Either may be null; `owner` keeps alive whatever they point at.
+struct ThreadStages {
+  op::SessionEncoder* encoder = nullptr;
+  op::DecisionOperator* decision_operator = nullptr;
+  std::shared_ptr<void> owner;
+};
+// Called once per processing thread (0, 1, ...) on the thread that calls Run(), before
+// the threads start.
+using StageFactory = std::function<ThreadStages(int thread)>;
+
 class Processor {
  public:
-  // Opens the state and the Kafka clients and starts the HTTP endpoint. `encoder` and
-  // `decision_operator` may be null and must outlive the processor. Throws ConfigError
-  // for bad configuration and std::runtime_error when a resource can't be opened.
+  // Opens the state and the Kafka clients and starts the HTTP endpoint; `stages` builds
+  // each processing thread's encoder and operator. Throws ConfigError for bad
+  // configuration and std::runtime_error when a resource can't be opened.
+  Processor(ProcessorOptions options, std::string bootstrap_servers, LogSink* log_sink,
+            std::shared_ptr<prometheus::Registry> registry, StageFactory stages);
+  // One set of stages: `encoder` and `decision_operator` may be null and must outlive
+  // the processor. Given either, the processor runs one processing thread.
   Processor(ProcessorOptions options, std::string bootstrap_servers, LogSink* log_sink,
             std::shared_ptr<prometheus::Registry> registry, op::SessionEncoder* encoder,
             op::DecisionOperator* decision_operator);

@@ -226,16 +226,14 @@ void ProcessorProbe::ConsumerLag(const TopicPartition& tp, int64_t lag) {
 }
 
 namespace {
-// Counters only go up: add what is new since the last refresh of a cumulative total.
-void AddTo(prometheus::Counter* c, uint64_t total) {
-  const double delta = static_cast<double>(total) - c->Value();
-  if (delta > 0) c->Increment(delta);
+void Add(prometheus::Counter* c, uint64_t n) {
+  if (n > 0) c->Increment(static_cast<double>(n));
 }
 }  // namespace
 
-void ProcessorProbe::ModelCache(uint64_t hits_total, uint64_t misses_total) {
-  AddTo(model_hits_, hits_total);
-  AddTo(model_misses_, misses_total);
+void ProcessorProbe::AddModelCache(uint64_t hits, uint64_t misses) {
+  Add(model_hits_, hits);
+  Add(model_misses_, misses);
 }
 
 void ProcessorProbe::SetTaskCount(int32_t tasks) {
@@ -264,20 +262,20 @@ void ProcessorProbe::Restore(int32_t task, uint64_t restored, uint64_t remaining
   restores_[static_cast<size_t>(task)].second->Set(static_cast<double>(remaining));
 }
 
-void ProcessorProbe::ChangelogRecords(uint64_t total) {
-  AddTo(changelog_records_, total);
+void ProcessorProbe::AddChangelogRecords(uint64_t records) {
+  Add(changelog_records_, records);
 }
 
-void ProcessorProbe::Scheduler(uint64_t idle_waits_total, uint64_t enforced_total) {
-  AddTo(idle_waits_, idle_waits_total);
-  AddTo(enforced_, enforced_total);
+void ProcessorProbe::AddScheduler(uint64_t idle_waits, uint64_t enforced) {
+  Add(idle_waits_, idle_waits);
+  Add(enforced_, enforced);
 }
 
-void ProcessorProbe::Delivery(uint64_t retried_total, uint64_t undeliverable_total,
-                              uint64_t dead_letters_failed_total) {
-  AddTo(retried_, retried_total);
-  AddTo(undeliverable_, undeliverable_total);
-  AddTo(dead_letters_failed_, dead_letters_failed_total);
+void ProcessorProbe::AddDelivery(uint64_t retried, uint64_t undeliverable,
+                                 uint64_t dead_letters_failed) {
+  Add(retried_, retried);
+  Add(undeliverable_, undeliverable);
+  Add(dead_letters_failed_, dead_letters_failed);
 }
 
 void ProcessorProbe::ModelVersion(const std::string& version) {

@@ -77,8 +77,9 @@ class ProcessorProbe {
   // Kafka message timestamp to state commit, per event.
   void EventLag(double seconds) { event_lag_->Observe(seconds); }
   void Ready(bool ready) { ready_->Set(ready ? 1 : 0); }
-  // The session encoder's cache, as cumulative totals (exported as counters).
-  void ModelCache(uint64_t hits_total, uint64_t misses_total);
+  // The session encoder's cache lookups since the caller's last report (each processing
+  // thread reports its own).
+  void AddModelCache(uint64_t hits, uint64_t misses);
   // intentstream_model_info{model_version} = 1.
   void ModelVersion(const std::string& version);
   void BatchCommitted(size_t messages, double seconds) {
@@ -101,13 +102,12 @@ class ProcessorProbe {
   void Task(int32_t task, const TaskGauges& figures);
   // Changelog restore progress of a task (state.changelog); totals written so far.
   void Restore(int32_t task, uint64_t restored, uint64_t remaining);
-  void ChangelogRecords(uint64_t total);
-  // Cumulative totals, exported as counters.
-  void Scheduler(uint64_t idle_waits_total, uint64_t enforced_total);
+  void AddChangelogRecords(uint64_t records);
+  // Scheduler waits since the caller's last report.
+  void AddScheduler(uint64_t idle_waits, uint64_t enforced);
   void LateEvent(double lateness_seconds) { late_->Observe(lateness_seconds); }
-  // Output delivery (runtime/output_producer.h), cumulative totals.
-  void Delivery(uint64_t retried_total, uint64_t undeliverable_total,
-                uint64_t dead_letters_failed_total);
+  // Output delivery (runtime/output_producer.h) since the caller's last report.
+  void AddDelivery(uint64_t retried, uint64_t undeliverable, uint64_t dead_letters_failed);
 
  private:
   prometheus::Family<prometheus::Counter>* input_family_;

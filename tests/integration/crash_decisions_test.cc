@@ -108,6 +108,8 @@ TEST(CrashSafety, DecisionsOfferStateAndPosteriorsSurviveSigkillExactly) {
                                   "--set",
                                   "metrics.interval_ms=100",
                                   "--set",
+                                  "processing.threads=2",
+                                  "--set",
                                   "processing.exit_when_idle_ms=" + std::to_string(idle_ms)};
     for (auto& e : extra) {
       a.push_back("--set");

@@ -90,6 +90,8 @@ TEST(CrashSafety, SigkillMidStreamThenRestartLosesAndDoublesNothing) {
                                     "--set",
                                     "metrics.interval_ms=100",
                                     "--set",
+                                    "processing.threads=2",
+                                    "--set",
                                     "processing.exit_when_idle_ms=" + std::to_string(idle_ms)};
   };
 

@@ -54,7 +54,9 @@ TEST(MultiProcess, PartitionsSplitHandoffsCrossAndAStoppedMembersWorkMoves) {
             "run", "--set", "kafka.bootstrap.servers=" + cluster.bootstrap_servers(), "--set",
             "state.dir=" + m.state_dir, "--set", "http.listen=127.0.0.1:" + std::to_string(m.port),
             "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
-            "kafka.consumer.heartbeat.interval.ms=500", "--set", "metrics.interval_ms=100"},
+            "kafka.consumer.heartbeat.interval.ms=500", "--set", "metrics.interval_ms=100",
+            // Two processing threads each: four group members over two processes.
+            "--set", "processing.threads=2"},
         dir.Sub("member-" + std::to_string(i) + ".log"));
   }
 

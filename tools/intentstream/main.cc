@@ -10,30 +10,26 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "app/pipeline.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/logging.h"
-#include "decide/decision_operator.h"
+#include "decide/options.h"
 #include "llm/chat_client.h"
-#include "llm_chat_bridge.h"
-#include "model/blas_probe.h"
-#include "model/incremental_encoder.h"
-#include "model/intent_head.h"
-#include "model/offer_model.h"
-#include "runtime/decision_log.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/options.h"
 #include "runtime/processor.h"
 #include "runtime/replay.h"
-#include "serve/decision_probe.h"
 #include "sim/generator.h"
 #include "sim/kafka_output.h"
 
@@ -117,20 +113,21 @@ class TrafficFeed {
 // once. SIGHUP asks for a catalogue reload.
 class SignalHandler {
  public:
-  SignalHandler(std::atomic<bool>& stop, std::atomic<bool>& reload, int64_t shutdown_timeout_ms)
+  SignalHandler(std::atomic<bool>& stop, int64_t shutdown_timeout_ms)
       : shutdown_timeout_ms_(shutdown_timeout_ms) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    waiter_ = std::thread([this, &stop, &reload] {
+    waiter_ = std::thread([this, &stop] {
       while (true) {
         int sig = 0;
         sigwait(&set_, &sig);
         if (done_.load()) return;
         if (sig == SIGHUP) {
-          reload = true;
+          std::lock_guard lock(reload_mu_);
+          if (on_reload_) on_reload_();
           continue;
         }
         if (stop.exchange(true)) {
@@ -167,7 +164,15 @@ class SignalHandler {
     waiter_.join();
   }
 
+  // What SIGHUP does from now on (a catalogue reload).
+  void OnReload(std::function<void()> fn) {
+    std::lock_guard lock(reload_mu_);
+    on_reload_ = std::move(fn);
+  }
+
  private:
+  std::mutex reload_mu_;  // guards on_reload_: set by main, called on the waiter thread
+  std::function<void()> on_reload_;
   sigset_t set_;
   int64_t shutdown_timeout_ms_;
   std::atomic<bool> done_{false};
@@ -227,24 +232,8 @@ void PrintSummary(const rt::RunSummary& s, const prometheus::Registry& registry)
 }
 
 int Run(const RunFlags& flags) {
-  std::vector<std::string> decision_keys;
-  for (const auto& spec : intentstream::decide::DecisionOptionSpecs()) {
-    if (spec.apply) decision_keys.push_back(spec.key);
-  }
-  // The chat-completions endpoint of decision.messages.rephrase (llm.*, docs/intents.md).
-  for (const auto& spec : intentstream::llm::ChatOptionSpecs()) decision_keys.push_back(spec.key);
-  rt::ProcessorOptions options =
-      rt::LoadProcessorOptions(flags.config_file, flags.assignments, decision_keys);
-  std::map<std::string, std::string> decision_properties, llm_properties;
-  for (const auto& [key, value] : options.stage_properties) {
-    (key.rfind("llm.", 0) == 0 ? llm_properties : decision_properties)[key] = value;
-  }
-  const auto decision_options = intentstream::decide::LoadDecisionOptions(decision_properties);
-  // The catalogue fails fast at start, naming file, line and field.
-  const auto catalog = decision_options.catalog_dir.empty()
-                           ? intentstream::catalog::DefaultCatalog()
-                           : intentstream::catalog::LoadCatalog(decision_options.catalog_dir);
-  intentstream::decide::DecisionOperator::CheckOptions(decision_options, *catalog);
+  rt::ProcessorOptions options = rt::LoadProcessorOptions(flags.config_file, flags.assignments,
+                                                          intentstream::app::Pipeline::StageKeys());
   LogSink sink(options.log_format == "json" ? LogSink::Format::kJson : LogSink::Format::kText,
                options.log_level == "debug"   ? intentstream::LogLevel::kDebug
                : options.log_level == "warn"  ? intentstream::LogLevel::kWarn
@@ -253,12 +242,12 @@ int Run(const RunFlags& flags) {
   Logger log(&sink, "main");
 
   std::atomic<bool> stop{false};
-  std::atomic<bool> reload{false};
-  SignalHandler signals(stop, reload, options.shutdown_timeout_ms);
-  log.Info("catalogue loaded", {{"version", catalog->version()},
-                                {"taxonomy", catalog->taxonomy_version()},
-                                {"origin", catalog->origin()},
-                                {"offers", std::to_string(catalog->offers().size())}});
+  SignalHandler signals(stop, options.shutdown_timeout_ms);
+  auto registry = std::make_shared<prometheus::Registry>();
+  // The catalogue and models fail fast here, naming the key, file and line.
+  intentstream::app::Pipeline pipeline(options, &sink, registry,
+                                       {.decisions_out = flags.decisions_out});
+  signals.OnReload([&pipeline] { pipeline.RequestReload(); });
 
   std::unique_ptr<rt::EmbeddedCluster> cluster;
   std::string bootstrap;
@@ -283,97 +272,17 @@ int Run(const RunFlags& flags) {
     rt::ReplayDirectory(flags.replay_dir, options.topics, bootstrap, log);
   }
 
-  std::unique_ptr<intentstream::model::IncrementalEncoder> encoder;
-  if (!options.model_dir.empty()) {
-    // One processing thread: LibTorch's own pool would compete with it for the cores.
-    intentstream::model::SetComputeThreads(1);
-    const auto blas = intentstream::model::ProbeBlas();
-    if (blas.reference_blas) {
-      log.Error(
-          "SLOW REFERENCE BLAS IN USE: embeddings will be ~20x slower; install "
-          "libopenblas0-openmp (tools/setup.sh)",
-          {{"blas", blas.Summary()}});
-    } else {
-      log.Info("blas", {{"summary", blas.Summary()}});
-    }
-    auto model = intentstream::model::SessionModel::Load(options.model_dir);
-    intentstream::model::IncrementalEncoderOptions encoder_options;
-    encoder_options.cache_capacity = options.model_cache_visitors;
-    encoder = std::make_unique<intentstream::model::IncrementalEncoder>(std::move(model),
-                                                                        encoder_options);
-    log.Info("session encoder loaded",
-             {{"model_version", encoder->model_version()}, {"dir", options.model_dir}});
-  }
-  // The distilled intent head, scored per step on the encoder's embeddings (same thread);
-  // without it the decision stage scores intents with the taxonomy's rules.
-  std::shared_ptr<intentstream::model::IntentHead> intent_head;
-  if (!options.intent_head_dir.empty()) {
-    intent_head = intentstream::model::IntentHead::Load(options.intent_head_dir);
-    if (intent_head->config().encoder_version != encoder->model_version()) {
-      throw ConfigError("model.intent_head_dir", "the head in '" + options.intent_head_dir +
-                                                     "' reads embeddings of encoder " +
-                                                     intent_head->config().encoder_version +
-                                                     ", model.dir has " + encoder->model_version());
-    }
-    if (intent_head->config().taxonomy_version != catalog->taxonomy_version()) {
-      log.Warn(
-          "intent head trained on another taxonomy version; intents it lacks keep their "
-          "rule scores",
-          {{"head_taxonomy", intent_head->config().taxonomy_version},
-           {"catalogue_taxonomy", catalog->taxonomy_version()}});
-    }
-    log.Info("intent head loaded", {{"version", intent_head->version()},
-                                    {"teacher", intent_head->config().teacher},
-                                    {"dir", options.intent_head_dir}});
-  }
-
-  std::shared_ptr<intentstream::model::OfferModel> offer_model;
-  if (!options.offer_model_dir.empty()) {
-    offer_model = intentstream::model::OfferModel::Load(options.offer_model_dir);
-    const std::string& trained_with = offer_model->spec().encoder_version;
-    if (!trained_with.empty() && encoder && trained_with != encoder->model_version()) {
-      log.Warn("offer model was trained on another session encoder's embeddings; retrain it",
-               {{"offer_model", offer_model->version()},
-                {"trained_with", trained_with},
-                {"encoder", encoder->model_version()}});
-    }
-    log.Info("offer model loaded", {{"model_version", offer_model->version()},
-                                    {"dir", options.offer_model_dir},
-                                    {"personas", std::to_string(offer_model->personas().size())}});
-  }
-
-  auto registry = std::make_shared<prometheus::Registry>();
-  intentstream::serve::DecisionProbe decision_probe(*registry);
-  intentstream::decide::DecisionModels models;
-  // Rephrasing (off by default) reaches its endpoint through the one chat client.
-  std::unique_ptr<intentstream::tools::LlmChatBridge> chat;
-  if (decision_options.rephrase.enabled) {
-    chat = std::make_unique<intentstream::tools::LlmChatBridge>(
-        intentstream::llm::LoadChatOptions(llm_properties));
-    models.chat = chat.get();
-    log.Info("message rephrasing on", {{"endpoint", chat->options().url}});
-  }
-  models.encoder_version = encoder ? encoder->model_version() : "";
-  models.propensity = offer_model.get();
-  models.intents = intent_head.get();
-  intentstream::decide::DecisionOperator decision_operator(
-      decision_options, catalog, models, &decision_probe, Logger(&sink, "decide"), &reload);
-  std::optional<rt::DecisionLog> decision_log;
-  if (!flags.decisions_out.empty()) decision_log.emplace(decision_operator, flags.decisions_out);
-  intentstream::op::DecisionOperator* op =
-      decision_log ? static_cast<intentstream::op::DecisionOperator*>(&*decision_log)
-                   : &decision_operator;
-  rt::Processor processor(options, bootstrap, &sink, registry, encoder.get(), op);
+  rt::Processor processor(options, bootstrap, &sink, registry, pipeline.Factory());
   std::optional<TrafficFeed> feed;
   if (flags.generate) feed.emplace(flags, bootstrap, stop, log);
   const rt::RunSummary summary = processor.Run(stop);
   stop = true;  // ends the feed early if the processor stopped first
   feed.reset();
   PrintSummary(summary, *registry);
-  if (decision_log) {
+  if (!pipeline.decisions_out().empty()) {
     std::printf("  %-28s %12llu  (%s)\n", "decisions written",
-                static_cast<unsigned long long>(decision_log->written()),
-                flags.decisions_out.c_str());
+                static_cast<unsigned long long>(pipeline.decisions_written()),
+                pipeline.decisions_out().c_str());
   }
   return 0;
 }

@@ -1,8 +1,8 @@
-#include "llm_chat_bridge.h"
+#include "app/llm_chat_bridge.h"
 
 #include <utility>
 
-namespace intentstream::tools {
+namespace intentstream::app {
 
 namespace {
 
@@ -51,4 +51,4 @@ decide::ChatReply LlmChatBridge::Complete(const std::vector<decide::ChatMessage>
   return reply;
 }
 
-}  // namespace intentstream::tools
+}  // namespace intentstream::app

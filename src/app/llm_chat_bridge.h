@@ -13,7 +13,7 @@
 #include "decide/rephrase.h"
 #include "llm/chat_client.h"
 
-namespace intentstream::tools {
+namespace intentstream::app {
 
 class LlmChatBridge final : public decide::ChatClient {
  public:
@@ -34,4 +34,4 @@ class LlmChatBridge final : public decide::ChatClient {
 // The status a failed llm call maps to (a 5xx is the server's, another status ours).
 decide::ChatStatus StatusOf(const llm::ChatResult& result);
 
-}  // namespace intentstream::tools
+}  // namespace intentstream::app
