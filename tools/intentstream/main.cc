@@ -228,6 +228,7 @@ void PrintSummary(const rt::RunSummary& s, const prometheus::Registry& registry)
   std::printf("  %-28s %12llu\n", "triggers", static_cast<unsigned long long>(c.triggers));
   std::printf("  %-28s %12llu\n", "outputs produced", static_cast<unsigned long long>(s.outputs));
   std::printf("  %-28s %12llu\n", "state commits", static_cast<unsigned long long>(s.commits));
+  std::printf("  %-28s %12d\n", "processing threads", s.threads);
   PrintStageTimes(registry, c.accepted);
 }
 
