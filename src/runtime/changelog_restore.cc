@@ -81,7 +81,8 @@ bool ChangelogRestorer::ReadRange(const std::string& topic, int32_t partition, i
   return complete;
 }
 
-RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& progress) {
+RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& progress, Mode mode) {
+  const bool follow = mode == Mode::kFollow;
   const auto started = SteadyClock::now();
   RestoreResult result;
   std::string value;
@@ -102,6 +103,7 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
   // `meta` entries are staged until the marker that closes their commit.
   std::map<std::string, std::optional<std::string>> committed, staged;
   std::optional<ChangelogEnds> marker;
+  int64_t after_marker = local.at(Cf::kMeta);  // the meta offset after the last marker
   ReadRange(meta_topic, partition, local.at(Cf::kMeta), high, [&](RdKafka::Message& m) {
     const std::string_view key = KeyOf(m);
     if (key == kChangelogMarkerKey) {
@@ -115,6 +117,7 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
       for (auto& [k, v] : staged) committed[k] = std::move(v);
       staged.clear();
       marker = ends;
+      after_marker = m.offset() + 1;
       return;
     }
     if (m.payload() == nullptr) {
@@ -132,7 +135,10 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
     if (target > local.at(cf)) remaining += static_cast<uint64_t>(target - local.at(cf));
   }
   progress(0, remaining);
-  log_.Info(
+  const auto log_at = [&](std::string_view message, LogSink::Fields fields) {
+    follow ? log_.Debug(message, fields) : log_.Info(message, fields);
+  };
+  log_at(
       "restoring partition from the changelog",
       {{"partition", std::to_string(partition)}, {"records_at_most", std::to_string(remaining)}});
 
@@ -183,19 +189,21 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
     ++result.records;
     result.bytes += key.size() + (v ? v->size() : 0);
   }
-  writes.Put(Cf::kMeta, state::ChangelogPositionKey(Cf::kMeta, partition), std::to_string(high));
+  const int64_t meta_end = follow ? after_marker : high;
+  writes.Put(Cf::kMeta, state::ChangelogPositionKey(Cf::kMeta, partition),
+             std::to_string(meta_end));
   flush();
-  result.ends[Cf::kMeta] = high;
+  result.ends[Cf::kMeta] = meta_end;
   result.restored = true;
   result.seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
   const double secs = std::max(result.seconds, 1e-6);
-  log_.Info("partition restored from the changelog",
-            {{"partition", std::to_string(partition)},
-             {"records", std::to_string(result.records)},
-             {"bytes", std::to_string(result.bytes)},
-             {"seconds", std::to_string(result.seconds)},
-             {"records_per_s", std::to_string(static_cast<uint64_t>(result.records / secs))},
-             {"bytes_per_s", std::to_string(static_cast<uint64_t>(result.bytes / secs))}});
+  log_at("partition restored from the changelog",
+         {{"partition", std::to_string(partition)},
+          {"records", std::to_string(result.records)},
+          {"bytes", std::to_string(result.bytes)},
+          {"seconds", std::to_string(result.seconds)},
+          {"records_per_s", std::to_string(static_cast<uint64_t>(result.records / secs))},
+          {"bytes_per_s", std::to_string(static_cast<uint64_t>(result.bytes / secs))}});
   return result;
 }
 

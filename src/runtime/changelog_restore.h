@@ -44,9 +44,14 @@ class ChangelogRestorer {
                     state::StateStore& store, const Logger& log, RdKafka::EventCb* events);
   ~ChangelogRestorer();
 
+  // kTakeOver: the task is about to be processed here; a commit its previous owner never
+  // completed is skipped for good. kFollow (a standby): the owner is still writing, so
+  // an incomplete commit is read again at the next catch-up; logged at debug only.
+  enum class Mode { kTakeOver, kFollow };
+
   // Throws std::runtime_error when a changelog can't be read (the processor stops; a
   // restart tries again from the progress recorded so far).
-  RestoreResult Restore(int32_t partition, const Progress& progress);
+  RestoreResult Restore(int32_t partition, const Progress& progress, Mode mode = Mode::kTakeOver);
 
  private:
   // Reads [from, to) of topic/partition, calling fn for each record; returns false when

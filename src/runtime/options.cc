@@ -106,6 +106,14 @@ std::vector<Spec> BuildSpecs() {
                   "restore killed half-way keeps)",
                   1, 1 << 24,
                   [](O& o, int64_t v) { o.restore_batch_records = static_cast<int>(v); }));
+  s.push_back(Int("state.standby_replicas", "0",
+                  "Warm copies kept of other members' partitions: this process follows the "
+                  "changelogs of the partitions of the next N members (range assignment), so "
+                  "a failover to it restores only the tail; needs state.changelog",
+                  0, 16, [](O& o, int64_t v) { o.standby_replicas = static_cast<int>(v); }));
+  s.push_back(Int("state.standby_interval_ms", "500",
+                  "How often a standby catches up with the changelogs it follows, ms", 10, 600000,
+                  [](O& o, int64_t v) { o.standby_interval_ms = static_cast<int>(v); }));
   s.push_back(Int("session.gap_ms", "1800000", "Inactivity gap that starts a new session, ms", 1000,
                   int64_t{1} << 40, [](O& o, int64_t v) { o.session.session_gap_ms = v; }));
   s.push_back(Int("session.max_events", "64", "Events kept per visitor (encoder window)", 1, 4096,

@@ -90,6 +90,12 @@ struct ProcessorOptions {
   bool changelog = true;
   // Records per RocksDB write while restoring. Default: 5000.
   int restore_batch_records = 5000;
+  // Standby replicas (runtime/standby_follower.h): follow the changelogs of the
+  // partitions of the next N members, so a failover restores only the tail. Needs
+  // `changelog`. Default: 0.
+  int standby_replicas = 0;
+  // Period of a standby's catch-up with its changelogs, ms. Default: 500.
+  int standby_interval_ms = 500;
   // Apply each task's input in event-time order (EventTimeScheduler). Off only to
   // measure what ordering costs (the ingest benchmark). Default: true.
   bool event_time_order = true;

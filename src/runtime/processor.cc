@@ -11,7 +11,9 @@
 #include <optional>
 #include <thread>
 
+#include "common/config.h"
 #include "runtime/decision_lookup.h"
+#include "runtime/standby_follower.h"
 #include "runtime/stream_thread.h"
 #include "runtime/thread_board.h"
 #include "runtime/visitor_lookup.h"
@@ -71,6 +73,10 @@ class Processor::Impl {
                         return board_.Owned(topic, partition);
                       },
                       [this] { return owner_->ready() ? partition_count_.load() : 0; }}) {
+    if (options_.standby_replicas > 0 && !options_.changelog) {
+      throw ConfigError("state.standby_replicas",
+                        "standby replicas follow the changelog topics: needs state.changelog=true");
+    }
     const auto& rec = store_.recovery();
     log_.Info(rec.created ? "state created" : "state recovered",
               {{"dir", options_.store.dir},
@@ -114,6 +120,11 @@ class Processor::Impl {
     log_.Info("processing threads",
               {{"threads", std::to_string(n)}, {"partitions", std::to_string(partitions)}});
 
+    std::unique_ptr<StandbyFollower> standby;
+    if (options_.standby_replicas > 0) {
+      standby = std::make_unique<StandbyFollower>(options_, bootstrap_, store_, probe_, board_,
+                                                  partitions, sink_);
+    }
     std::vector<RunSummary> summaries(threads_.size());
     std::vector<std::exception_ptr> errors(threads_.size());
     std::vector<std::thread> workers;
@@ -144,6 +155,7 @@ class Processor::Impl {
       finished = done_count_;
     }
     for (auto& w : workers) w.join();
+    if (standby) standby->Stop();
     store_.Flush();
     RefreshStateMetrics();
     for (const auto& e : errors) {

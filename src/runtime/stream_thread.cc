@@ -220,6 +220,9 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
                  std::vector<RdKafka::TopicPartition*>& partitions) {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      // Owned before the restore: a standby stops following these tasks (the lookups
+      // answer once the process is ready, after the restore).
+      for (auto* p : partitions) board_.Own(index_, p->topic(), p->partition());
       if (restorer_) RestorePartitions(partitions);
       std::string list;
       for (auto* p : partitions) {
@@ -238,7 +241,6 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         if (kind != kinds_.end() && kind->second == ingest::TopicKind::kHandoff) {
           RestoreWatermarks(tp.partition.value);
         }
-        board_.Own(index_, tp.topic, tp.partition.value);
         probe_.PartitionAssigned(tp);
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
@@ -317,6 +319,7 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     for (auto* p : partitions) tasks.insert(p->partition());
     for (const int32_t t : tasks) board_.Restoring(t, 0, 0);
     for (const int32_t t : tasks) {
+      std::lock_guard restore_lock(board_.restore_mutex());
       const auto result = restorer_->Restore(t, [&](uint64_t done, uint64_t remaining) {
         probe_.Restore(t, done, remaining);
         board_.Restoring(t, done, remaining);

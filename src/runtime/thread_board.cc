@@ -39,6 +39,15 @@ bool ThreadBoard::Owned(const std::string& topic, int32_t partition) const {
   return owner_.count({topic, partition}) > 0;
 }
 
+std::vector<int32_t> ThreadBoard::OwnedTasks() const {
+  std::lock_guard lock(mu_);
+  std::vector<int32_t> tasks;
+  for (const auto& [tp, thread] : owner_) tasks.push_back(tp.second);
+  std::sort(tasks.begin(), tasks.end());
+  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
+  return tasks;
+}
+
 void ThreadBoard::SetAssigned(int thread, bool assigned) {
   std::lock_guard lock(mu_);
   owns_.at(static_cast<size_t>(thread)) = assigned ? 1 : 0;

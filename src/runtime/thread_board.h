@@ -31,6 +31,13 @@ class ThreadBoard {
   void Release(int thread, const std::string& topic, int32_t partition);
   void ReleaseAll(int thread);
   bool Owned(const std::string& topic, int32_t partition) const;
+  // The tasks (partition numbers) some thread owns.
+  std::vector<int32_t> OwnedTasks() const;
+
+  // Held while a task's state is restored from its changelog: by a processing thread
+  // taking the task over, and by the standby following it, so the two never write the
+  // same task at once.
+  std::mutex& restore_mutex() { return restore_mu_; }
   // Whether `thread` owns any partition (after its assignment has finished).
   void SetAssigned(int thread, bool assigned);
 
@@ -56,6 +63,7 @@ class ThreadBoard {
 
   std::function<void(bool)> on_ready_;
   mutable std::mutex mu_;
+  std::mutex restore_mu_;
   std::map<std::pair<std::string, int32_t>, int> owner_;        // partition -> owning thread
   std::vector<char> owns_;                                      // per thread: has partitions
   std::vector<char> idle_;                                      // per thread: voted idle

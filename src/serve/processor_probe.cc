@@ -165,6 +165,22 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
                                 "Changelog records still to apply before the task is ready, "
                                 "per task (0 when restored)")
                             .Register(registry);
+  standby_tasks_ = &BuildGauge()
+                        .Name("intentstream_standby_tasks")
+                        .Help("Tasks whose changelogs this process follows as a standby")
+                        .Register(registry)
+                        .Add({});
+  standby_applied_ = &BuildCounter()
+                          .Name("intentstream_standby_applied_records_total")
+                          .Help("Changelog records a standby applied to local state")
+                          .Register(registry)
+                          .Add({});
+  standby_lag_family_ = &BuildGauge()
+                             .Name("intentstream_standby_lag_records")
+                             .Help(
+                                 "Changelog records a standby task was behind at its last "
+                                 "catch-up (state.standby_interval_ms)")
+                             .Register(registry);
   changelog_records_ = &BuildCounter()
                             .Name("intentstream_changelog_records_total")
                             .Help("State writes delivered to the changelog topics")
@@ -244,6 +260,7 @@ void ProcessorProbe::SetTaskCount(int32_t tasks) {
                       &task_skew_->Add({{"task", id}}), &task_buffered_->Add({{"task", id}})});
     restores_.push_back(
         {&restore_restored_->Add({{"task", id}}), &restore_remaining_->Add({{"task", id}})});
+    standby_lag_.push_back(&standby_lag_family_->Add({{"task", id}}));
   }
 }
 
@@ -264,6 +281,21 @@ void ProcessorProbe::Restore(int32_t task, uint64_t restored, uint64_t remaining
 
 void ProcessorProbe::AddChangelogRecords(uint64_t records) {
   Add(changelog_records_, records);
+}
+
+void ProcessorProbe::StandbyTasks(size_t tasks) {
+  standby_tasks_->Set(static_cast<double>(tasks));
+}
+
+void ProcessorProbe::Standby(int32_t task, uint64_t behind) {
+  Add(standby_applied_, behind);
+  if (task < 0 || static_cast<size_t>(task) >= standby_lag_.size()) return;
+  standby_lag_[static_cast<size_t>(task)]->Set(static_cast<double>(behind));
+}
+
+void ProcessorProbe::StandbyDropped(int32_t task) {
+  if (task < 0 || static_cast<size_t>(task) >= standby_lag_.size()) return;
+  standby_lag_[static_cast<size_t>(task)]->Set(0);
 }
 
 void ProcessorProbe::AddScheduler(uint64_t idle_waits, uint64_t enforced) {

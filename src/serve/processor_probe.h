@@ -103,6 +103,11 @@ class ProcessorProbe {
   // Changelog restore progress of a task (state.changelog); totals written so far.
   void Restore(int32_t task, uint64_t restored, uint64_t remaining);
   void AddChangelogRecords(uint64_t records);
+  // Standby replicas (state.standby_replicas): the tasks followed, and per task how many
+  // changelog records it was behind at its last catch-up (then applied).
+  void StandbyTasks(size_t tasks);
+  void Standby(int32_t task, uint64_t behind);
+  void StandbyDropped(int32_t task);
   // Scheduler waits since the caller's last report.
   void AddScheduler(uint64_t idle_waits, uint64_t enforced);
   void LateEvent(double lateness_seconds) { late_->Observe(lateness_seconds); }
@@ -149,6 +154,10 @@ class ProcessorProbe {
   prometheus::Family<prometheus::Gauge>* restore_remaining_;
   std::vector<std::pair<prometheus::Gauge*, prometheus::Gauge*>> restores_;  // by task
   prometheus::Counter* changelog_records_;
+  prometheus::Gauge* standby_tasks_;
+  prometheus::Counter* standby_applied_;
+  prometheus::Family<prometheus::Gauge>* standby_lag_family_;
+  std::vector<prometheus::Gauge*> standby_lag_;  // by task
   prometheus::Counter* idle_waits_;
   prometheus::Counter* enforced_;
   prometheus::Histogram* late_;

@@ -23,7 +23,9 @@
 #include "state/changelog.h"
 #include "state/store.h"
 #include "support/child_process.h"
+#include "support/http_client.h"
 #include "support/kafka.h"
+#include "support/metrics_text.h"
 #include "support/reference_world.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -186,6 +188,111 @@ TEST(ChangelogRestore, RestoreKilledHalfWayResumesAndEndsExact) {
   state::StateStore restored(state::StoreOptions{.dir = b_dir, .read_only = true});
   testing::ExpectStateMatches(restored, world);
   ExpectNoOutputTwice(cluster, topics, world);
+}
+
+// "records=N" of every "partition restored from the changelog" line in a member's log.
+uint64_t RestoredRecords(const std::string& log) {
+  uint64_t total = 0;
+  const std::regex entry(R"(partition restored from the changelog.* records=([0-9]+))");
+  for (std::sregex_iterator it(log.begin(), log.end(), entry), end; it != end; ++it) {
+    total += std::stoull((*it)[1]);
+  }
+  return total;
+}
+
+TEST(ChangelogRestore, StandbyTakesOverAfterSigkillRestoringOnlyTheTail) {
+  testing::TempDir dir;
+  runtime::EmbeddedCluster cluster;
+  const runtime::TopicNames topics;
+  cluster.CreateTopics(topics.All(), kPartitions);
+  const auto world = testing::MakeReferenceWorld(topics, 2323, testing::NowMs() - 48 * 3'600'000);
+  const int a_port = testing::FreeLoopbackPort(), b_port = testing::FreeLoopbackPort();
+  auto member = [&](const std::string& name, int port) {
+    return StartMember(
+        cluster, dir.Sub("state-" + name), dir.Sub(name + ".log"),
+        {"--set", "state.standby_replicas=1", "--set", "state.standby_interval_ms=100", "--set",
+         "processing.threads=1", "--set", "processing.exit_when_idle_ms=0", "--set",
+         "http.listen=127.0.0.1:" + std::to_string(port), "--set", "metrics.interval_ms=100"});
+  };
+  auto metric = [](int port, const std::string& name) {
+    return testing::SumSamples(testing::HttpGet(port, "/metrics").body, name);
+  };
+  auto a = member("a", a_port);
+  auto b = member("b", b_port);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        const double x = metric(a_port, "intentstream_assigned_partitions");
+        const double y = metric(b_port, "intentstream_assigned_partitions");
+        return x > 0 && y > 0 && metric(b_port, "intentstream_standby_tasks") > 0;
+      },
+      std::chrono::seconds(60)))
+      << ReadFile(dir.Sub("b.log"));
+  Produce(cluster, world.order, 0, world.order.size());
+
+  // B follows A's partitions: once A has consumed its share and B's standby caught up,
+  // B's copy of A's tasks is current.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return metric(a_port, "intentstream_consumer_lag_messages") == 0 &&
+               metric(b_port, "intentstream_consumer_lag_messages") == 0 &&
+               metric(a_port, "intentstream_input_messages_total") > 0;
+      },
+      std::chrono::seconds(90)));
+  // A has applied and committed everything it read (nothing buffered for ordering, no
+  // commit for a while), so the kill loses no applied work of A's.
+  double commits = -1;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        const double now = metric(a_port, "intentstream_state_commits_total");
+        const bool settled = now == commits &&
+                             metric(a_port, "intentstream_task_buffered_records") == 0 &&
+                             metric(a_port, "intentstream_consumer_lag_messages") == 0;
+        commits = now;
+        return settled;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(1000)));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return metric(b_port, "intentstream_standby_applied_records_total") > 0 &&
+               metric(b_port, "intentstream_standby_lag_records") == 0;
+      },
+      std::chrono::seconds(30)));
+  const double followed = metric(b_port, "intentstream_standby_applied_records_total");
+  const uint64_t restored_before = RestoredRecords(ReadFile(dir.Sub("b.log")));
+
+  a->Kill(SIGKILL);
+  a->Wait(std::chrono::seconds(10));
+  // B takes every partition over (after A's session times out) and becomes ready.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return metric(b_port, "intentstream_assigned_partitions") ==
+                   kPartitions * 5.0 /* web, app, links, profiles, hand-offs */
+               && testing::HttpGet(b_port, "/readyz").status == 200;
+      },
+      std::chrono::seconds(60)))
+      << ReadFile(dir.Sub("b.log"));
+  const uint64_t tail = RestoredRecords(ReadFile(dir.Sub("b.log"))) - restored_before;
+  ::testing::Test::RecordProperty("standby_followed_records", std::to_string(followed));
+  ::testing::Test::RecordProperty("takeover_restored_records", std::to_string(tail));
+  EXPECT_LT(static_cast<double>(tail), 0.1 * followed)
+      << "the takeover restored " << tail << " records; the standby had followed " << followed;
+  // A's input partitions resumed from the offsets the standby copy carries.
+  const auto assigned = AssignedAt(ReadFile(dir.Sub("b.log")));
+  for (const auto* topic : {&topics.web, &topics.links}) {
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string tp = *topic + "[" + std::to_string(p) + "]";
+      ASSERT_TRUE(assigned.count(tp)) << tp;
+      EXPECT_NE(assigned.at(tp), "start") << tp << " was read again from its beginning";
+    }
+  }
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return metric(b_port, "intentstream_consumer_lag_messages") == 0; },
+                       std::chrono::seconds(60)));
+  b->Kill(SIGTERM);
+  ASSERT_EQ(b->Wait(std::chrono::seconds(30)), 0) << ReadFile(dir.Sub("b.log"));
+
+  state::StateStore survivor(state::StoreOptions{.dir = dir.Sub("state-b"), .read_only = true});
+  testing::ExpectStateMatches(survivor, world);
 }
 
 }  // namespace
