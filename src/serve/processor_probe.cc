@@ -212,7 +212,7 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
 
 prometheus::Histogram::BucketBoundaries ProcessorProbe::DecisionLatencyBuckets() {
   prometheus::Histogram::BucketBoundaries bounds;
-  for (double b = 100e-6; b < 1.25; b *= 1.25) bounds.push_back(b);
+  for (double b = 100e-6; b < 12.5; b *= 1.25) bounds.push_back(b);
   return bounds;
 }
 

@@ -94,8 +94,8 @@ class ProcessorProbe {
   void DecisionDelivered(bool trigger, double seconds) {
     (trigger ? trigger_latency_ : decision_latency_)->Observe(seconds);
   }
-  // The buckets of intentstream_decision_latency_seconds: x1.25 from 100 us to past 1 s,
-  // fine enough to read p50, p99 and p99.9 from.
+  // The buckets of intentstream_decision_latency_seconds: x1.25 from 100 us to past 10 s
+  // (a backlog's tail), fine enough to read p50, p99 and p99.9 from.
   static prometheus::Histogram::BucketBoundaries DecisionLatencyBuckets();
 
   // Partition bookkeeping (called on rebalance, not per event).
