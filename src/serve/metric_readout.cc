@@ -94,8 +94,8 @@ void PrintStageTimes(std::FILE* out, const prometheus::Registry& registry, uint6
   double total = 0;
   for (const auto& [stage, seconds] : stages) total += seconds;
   if (stages.empty() || total <= 0 || events == 0) return;
-  std::fprintf(out, "%*s%-28s %12s %12s %8s\n", indent, "", "time per stage", "seconds",
-               "us/event", "share");
+  std::fprintf(out, "%*s%-28s %12s %12s %8s\n", indent, "", "time per stage", "seconds", "us/event",
+               "share");
   for (const auto& [stage, seconds] : stages) {
     std::fprintf(out, "%*s  %-26s %12.3f %12.2f %7.1f%%\n", indent, "", stage.c_str(), seconds,
                  seconds * 1e6 / static_cast<double>(events), 100.0 * seconds / total);
