@@ -701,8 +701,8 @@ int main(int argc, char** argv) {
   f.ordered = ordering == "on";
   f.full = stages == "full" || issue14;
   if (issue14) {
-    if (app.count("--events") == 0) f.events = 150'000;
-    if (app.count("--paced-events") == 0) f.paced_events = 60'000;
+    if (app.count("--events") == 0) f.events = 200'000;
+    if (app.count("--paced-events") == 0) f.paced_events = 80'000;
     f.load_percents = {50, 90};
     f.threads = 1;
   }
