@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/hash.h"
@@ -25,20 +26,25 @@ double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-// Collects the operator's decisions and triggers as output messages.
+// Collects the operator's decisions and triggers as output messages, each stamped with
+// the arrival of the event that made it: the operator decides for the visitors of one
+// step, in which each visitor changed by one event (customer side), so the decision's
+// customer (or anonymous) id names the update and its arrival exactly.
 class CollectingSink : public op::DecisionSink {
  public:
-  CollectingSink(const TopicNames& topics, bool json, std::vector<OutputMessage>* out,
-                 BatchCounts* counts)
-      : topics_(topics), json_(json), out_(out), counts_(counts) {}
+  CollectingSink(const TopicNames& topics, bool json, std::span<const op::VisitorUpdate> updates,
+                 std::vector<OutputMessage>* out, BatchCounts* counts)
+      : topics_(topics), json_(json), updates_(updates), out_(out), counts_(counts) {}
 
   void Emit(const v1::Decision& d) override {
     const std::string& key = d.customer_id().empty() ? d.anonymous_id() : d.customer_id();
-    out_->push_back({topics_.decisions, key, Encode(d)});
+    out_->push_back(
+        {topics_.decisions, key, Encode(d), 0, -1, OutputMessage::Kind::kDecision, ArrivalOf(key)});
     ++counts_->decisions;
   }
   void Emit(const v1::Trigger& t) override {
-    out_->push_back({topics_.triggers, t.customer_id(), Encode(t)});
+    out_->push_back({topics_.triggers, t.customer_id(), Encode(t), 0, -1,
+                     OutputMessage::Kind::kTrigger, ArrivalOf(t.customer_id())});
     ++counts_->triggers;
   }
 
@@ -51,10 +57,25 @@ class CollectingSink : public op::DecisionSink {
     return out;
   }
 
+  // The arrival of the update for visitor `id` (0 when the step has none): built on the
+  // first emit, since most steps emit nothing.
+  int64_t ArrivalOf(std::string_view id) {
+    if (arrivals_.empty()) {
+      arrivals_.reserve(updates_.size());
+      for (const auto& u : updates_) {
+        arrivals_.emplace(u.customer_id.empty() ? u.anonymous_id : u.customer_id, u.arrival_us);
+      }
+    }
+    const auto it = arrivals_.find(id);
+    return it != arrivals_.end() ? it->second : 0;
+  }
+
   const TopicNames& topics_;
   bool json_;
+  std::span<const op::VisitorUpdate> updates_;
   std::vector<OutputMessage>* out_;
   BatchCounts* counts_;
+  std::unordered_map<std::string_view, int64_t> arrivals_;
 };
 
 }  // namespace
@@ -455,7 +476,7 @@ void BatchProcessor::RunStages(std::span<op::VisitorUpdate> updates,
   }
   if (operator_ != nullptr) {
     const auto start = SteadyClock::now();
-    CollectingSink sink(options_.topics, options_.output_json, out, counts);
+    CollectingSink sink(options_.topics, options_.output_json, updates, out, counts);
     operator_->Decide(updates, state_, sink);
     stage_seconds_[1] += SecondsSince(start);
   }

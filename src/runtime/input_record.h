@@ -47,11 +47,19 @@ struct InputRecord {
 };
 
 struct OutputMessage {
+  // Decisions and triggers are timed from the event that caused them to their delivery
+  // (intentstream_decision_latency_seconds); other outputs are not.
+  enum class Kind : uint8_t { kOther, kDecision, kTrigger };
+
   std::string topic;
   std::string key;
   std::string value;
   int64_t timestamp_ms = 0;  // 0: the producer's clock
   int32_t partition = -1;    // -1: by key (murmur2)
+  Kind kind = Kind::kOther;
+  // Decisions and triggers: InputMessage::arrival_us of the event whose step made them
+  // (steady clock, microseconds); 0 when unknown.
+  int64_t source_arrival_us = 0;
 };
 
 // Per-batch counts, summed by the caller for its run summary.

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "ingest/dead_letter.h"
+#include "serve/processor_probe.h"
 
 namespace intentstream::runtime {
 
@@ -39,6 +40,7 @@ void OutputProducer::dr_cb(RdKafka::Message& message) {
   const size_t i = index - 1;
   if (message.err() == RdKafka::ERR_NO_ERROR) {
     status_[i] = kDelivered;
+    delivered_us_[i] = SteadyMicros();
     return;
   }
   status_[i] = Permanent(message.err()) ? kPermanent : kTransient;
@@ -79,6 +81,7 @@ void OutputProducer::Deliver(const std::vector<OutputMessage>& outputs,
   std::vector<bool> is_replacement(batch.size(), false);
   status_.assign(batch.size(), kPending);
   errors_.assign(batch.size(), "");
+  delivered_us_.assign(batch.size(), 0);
   std::vector<size_t> todo(batch.size());
   for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
   int backoff_ms = 100;
@@ -110,6 +113,14 @@ void OutputProducer::Deliver(const std::vector<OutputMessage>& outputs,
       switch (status_[i]) {
         case kDelivered:
           ++stats_.delivered;
+          // A decision's latency ends here, at its acknowledgement (a dead letter that
+          // replaced one carries no arrival: it is not a decision delivered).
+          if (options_.probe != nullptr && batch[i].source_arrival_us > 0 &&
+              batch[i].kind != OutputMessage::Kind::kOther) {
+            options_.probe->DecisionDelivered(
+                batch[i].kind == OutputMessage::Kind::kTrigger,
+                static_cast<double>(delivered_us_[i] - batch[i].source_arrival_us) / 1e6);
+          }
           break;
         case kPermanent:
           if (is_replacement[i] || batch[i].topic == options_.dead_letter_topic) {
@@ -150,6 +161,7 @@ void OutputProducer::Deliver(const std::vector<OutputMessage>& outputs,
   }
   status_.clear();
   errors_.clear();
+  delivered_us_.clear();
 }
 
 }  // namespace intentstream::runtime

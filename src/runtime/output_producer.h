@@ -26,6 +26,10 @@
 #include "common/logging.h"
 #include "runtime/input_record.h"
 
+namespace intentstream::serve {
+class ProcessorProbe;
+}
+
 namespace intentstream::runtime {
 
 // Thrown when a stop request interrupts delivery: the caller must not commit.
@@ -48,6 +52,8 @@ class OutputProducer : public RdKafka::DeliveryReportCb {
     std::string processor_version;
     int flush_timeout_ms = 30000;             // one wait for delivery reports
     size_t max_dead_letter_copy = 16 * 1024;  // bytes of a failed output kept in its DL
+    // Observes each decision's and trigger's latency at its delivery (may be null).
+    serve::ProcessorProbe* probe = nullptr;
   };
   OutputProducer(Options options, const Logger& log);
 
@@ -78,6 +84,8 @@ class OutputProducer : public RdKafka::DeliveryReportCb {
   // 3 failed permanently. Indexed through the message opaque.
   std::vector<uint8_t> status_;
   std::vector<std::string> errors_;
+  // Per output: steady clock (us) when its delivery report said delivered.
+  std::vector<int64_t> delivered_us_;
 };
 
 }  // namespace intentstream::runtime

@@ -55,7 +55,8 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         changelog_writer_(options_.topics.changelog_group, options_.flush_timeout_ms),
         outputs_producer_(OutputProducer::Options{.dead_letter_topic = options_.topics.dead_letters,
                                                   .processor_version = ctx_.version,
-                                                  .flush_timeout_ms = options_.flush_timeout_ms},
+                                                  .flush_timeout_ms = options_.flush_timeout_ms,
+                                                  .probe = &probe_},
                           log_) {
     kinds_ = {{options_.topics.web, ingest::TopicKind::kWeb},
               {options_.topics.app, ingest::TopicKind::kApp},

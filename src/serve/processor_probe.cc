@@ -117,6 +117,14 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
            .Register(registry)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                             0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  auto& decision_latency = BuildHistogram()
+                               .Name("intentstream_decision_latency_seconds")
+                               .Help(
+                                   "Per decision or trigger: arrival in the processor of the "
+                                   "event that made it to its delivery (broker acknowledgement)")
+                               .Register(registry);
+  decision_latency_ = &decision_latency.Add({{"output", "decision"}}, DecisionLatencyBuckets());
+  trigger_latency_ = &decision_latency.Add({{"output", "trigger"}}, DecisionLatencyBuckets());
   lag_family_ = &BuildGauge()
                      .Name("intentstream_consumer_lag_messages")
                      .Help(
@@ -216,6 +224,12 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& registry, const InputTopicN
       .Register(registry)
       .Add({{"version", version}})
       .Set(1);
+}
+
+prometheus::Histogram::BucketBoundaries ProcessorProbe::DecisionLatencyBuckets() {
+  prometheus::Histogram::BucketBoundaries bounds;
+  for (double b = 100e-6; b < 12.5; b *= 1.25) bounds.push_back(b);
+  return bounds;
 }
 
 void ProcessorProbe::PartitionAssigned(const TopicPartition& tp) {

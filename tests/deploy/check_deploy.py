@@ -51,7 +51,7 @@ HISTOGRAMS = {
     "intentstream_state_commit_seconds", "intentstream_processing_latency_seconds",
     "intentstream_event_lag_seconds", "intentstream_stage_seconds",
     "intentstream_batch_messages", "intentstream_decision_seconds",
-    "intentstream_late_events_lateness_seconds",
+    "intentstream_late_events_lateness_seconds", "intentstream_decision_latency_seconds",
 }
 GAUGES = {
     "intentstream_consumer_lag_messages", "intentstream_assigned_partitions",
@@ -186,6 +186,7 @@ class Checker:
             "consumer lag": "intentstream_consumer_lag_messages",
             "end-to-end latency": "intentstream_event_lag_seconds_bucket",
             "processing latency": "intentstream_processing_latency_seconds_bucket",
+            "decision latency": "intentstream_decision_latency_seconds_bucket",
             "per-stage latency": "intentstream_stage_seconds_bucket",
             "dead letters by reason": "intentstream_dead_letters_total",
             "model cache": "intentstream_model_cache_requests_total",

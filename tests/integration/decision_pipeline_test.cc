@@ -90,6 +90,25 @@ class DecisionPipelineTest : public ::testing::Test {
     }
   }
 
+  // intentstream_decision_latency_seconds timed every decision and trigger the run
+  // delivered, from its event's arrival to its acknowledgement: in seconds, more than
+  // nothing and less than the run.
+  static void ExpectEveryDecisionTimed(const std::string& metrics,
+                                       const runtime::RunSummary& summary) {
+    for (const auto& [output, delivered] :
+         {std::pair{"decision", summary.counts.decisions}, {"trigger", summary.counts.triggers}}) {
+      const std::string label = std::string("output=\"") + output + "\"";
+      const double count =
+          testing::SumSamples(metrics, "intentstream_decision_latency_seconds_count", label);
+      const double sum =
+          testing::SumSamples(metrics, "intentstream_decision_latency_seconds_sum", label);
+      EXPECT_EQ(count, static_cast<double>(delivered)) << output;
+      if (delivered == 0) continue;
+      EXPECT_GT(sum, 0) << output;
+      EXPECT_LT(sum / count, summary.seconds) << output << ": seconds, not microseconds";
+    }
+  }
+
   template <typename M>
   std::vector<M> Drain(const std::string& topic) {
     std::vector<M> out;
@@ -176,6 +195,7 @@ TEST_F(DecisionPipelineTest, ScriptedJourneyGivesExactDecisionsTriggersAndFeedba
   std::string metrics;
   auto summary = Run(&metrics);
   EXPECT_EQ(summary.stop_reason, "idle");
+  ExpectEveryDecisionTimed(metrics, summary);
 
   // cust-1: the merged web history crossed the travel threshold at the hand-off: a push
   // trigger for the travel card; then the login's homepage tiles lead with it.
@@ -261,6 +281,7 @@ TEST_F(DecisionPipelineTest, ScriptedJourneyGivesExactDecisionsTriggersAndFeedba
       {"/v1/decisions/cust-1?placement=billboard", {}}};
   summary = Run(&metrics, &lookups);
   EXPECT_EQ(summary.counts.decisions, 1u) << "only the new login decides";
+  ExpectEveryDecisionTimed(metrics, summary);
   EXPECT_EQ(Drain<v1::Trigger>(topics_.triggers).size(), 1u) << "no trigger repeated";
 
   home1 = Decisions("cust-1", "home_tile");

@@ -282,6 +282,57 @@ TEST_F(BatchProcessorTest, EachCustomerEventIsDecidedAsOfItself) {
   EXPECT_EQ(op.flushes, 1) << "once, before the commit";
 }
 
+// Emits one decision and one trigger for every customer of a step.
+class EmittingOperator : public op::DecisionOperator {
+ public:
+  void Decide(std::span<op::VisitorUpdate> updates, op::StateWriter&,
+              op::DecisionSink& sink) override {
+    for (const auto& u : updates) {
+      if (u.customer_id.empty()) continue;
+      v1::Decision d;
+      d.set_customer_id(std::string(u.customer_id));
+      d.set_trigger_event_id(std::string(u.event.event_id));
+      sink.Emit(d);
+      v1::Trigger t;
+      t.set_customer_id(std::string(u.customer_id));
+      sink.Emit(t);
+    }
+  }
+  void Flush(op::StateWriter&) override {}
+  void ForgetTasks() override {}
+};
+
+TEST_F(BatchProcessorTest, DecisionsCarryTheArrivalOfTheEventThatMadeThem) {
+  EmittingOperator op;
+  batch_ = std::make_unique<BatchProcessor>(options_, *store_, nullptr, nullptr, &op, "test");
+  // Two steps (cust changes twice), each decision timed from its own event.
+  Add(TopicKind::kApp, testing::App("a1", "cust", t0_), "cust");
+  pending_.back().arrival_us = 1000;
+  Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
+  pending_.back().arrival_us = 1500;
+  Add(TopicKind::kApp, testing::App("b1", "other", t0_ + 1), "other");
+  pending_.back().arrival_us = 2000;
+  Add(TopicKind::kApp, testing::App("a2", "cust", t0_ + 2), "cust");
+  pending_.back().arrival_us = 3000;
+  std::vector<std::string> got;
+  for (const auto& o : Run()) {
+    if (o.topic == options_.topics.decisions) {
+      EXPECT_EQ(o.kind, OutputMessage::Kind::kDecision);
+      v1::Decision d;
+      ASSERT_TRUE(d.ParseFromString(o.value));
+      got.push_back(d.trigger_event_id() + "@" + std::to_string(o.source_arrival_us));
+    } else if (o.topic == options_.topics.triggers) {
+      EXPECT_EQ(o.kind, OutputMessage::Kind::kTrigger);
+      got.push_back(o.key + "!" + std::to_string(o.source_arrival_us));
+    } else {
+      EXPECT_EQ(o.kind, OutputMessage::Kind::kOther) << o.topic;
+      EXPECT_EQ(o.source_arrival_us, 0) << o.topic;
+    }
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"a1@1000", "cust!1000", "b1@2000", "other!2000",
+                                           "a2@3000", "cust!3000"}));
+}
+
 TEST_F(BatchProcessorTest, ProfileTombstoneErasesTheCustomerAndItsLinkedHistory) {
   Add(TopicKind::kWeb, testing::Web("w1", "anon", t0_), "anon");
   Add(TopicKind::kLink, testing::Link("l1", "anon", "cust", t0_ + 1), "anon");

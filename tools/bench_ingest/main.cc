@@ -1,42 +1,62 @@
-// intentstream-bench-ingest: the ingest -> decode -> state path against the embedded mock
-// cluster, with a concurrent producer. Reports events/s per processing thread (events
-// over the processing thread's CPU time), wall events/s while active, and the
-// arrival-to-commit latency percentiles from the processor's own histogram.
+// intentstream-bench-ingest: the ingest path against the embedded mock cluster, with a
+// concurrent producer. `--stages core` (default) is decode -> order -> state; `--stages
+// full` adds the session encoder (model.dir), the intents and the decision operator on
+// the default catalogue, as `intentstream run` builds them (app::Pipeline). Reports
+// events/s per processing thread (events over the processing threads' CPU time), wall
+// events/s while active and per core (events over the process's CPU time), the share of
+// time per stage, and the latency percentiles from the processor's own histograms:
+// arrival -> commit and (full) event -> decision delivery.
 //
-// In the same run, the floor of the path's own unavoidable parts on the same events:
-// protobuf parse alone (binary, or protobuf's JSON mapping for JSON input) and one
-// RocksDB WriteBatch put per event of a value the size of the visitor states the run
+// `--load-percent 50,90`: after the unthrottled run, one run per level producing at that
+// share of the measured maximum (a steady rate), reporting the latencies under load.
+// `--report issue14`: the full path's figures at one thread, its latencies at 50% and
+// 90% of its maximum, and one against two processing threads.
+//
+// Core mode also measures the floor of the path's own unavoidable parts on the same
+// events: protobuf parse alone (binary, or protobuf's JSON mapping for JSON input) and
+// one RocksDB WriteBatch put per event of a value the size of the visitor states the run
 // stored (same store options, committed as often as the run committed), and the path's
 // rate as a share of what those two allow together.
 //
 //   intentstream-bench-ingest [--events N] [--visitors N] [--partitions N] [--batch N]
 //                             [--json-percent P] [--traffic synthetic|journeys]
 //                             [--mode kafka|state] [--commit-interval-ms N] [--ordering on|off]
+//                             [--stages core|full] [--model-dir D] [--threads N]
+//                             [--load-percent P[,P...]] [--paced-events N] [--linger-ms N]
+//                             [--report issue14]
 #include <prometheus/registry.h>
 
 #include <pthread.h>
 #include <time.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <CLI/CLI.hpp>
 
+#include "app/pipeline.h"
 #include "common/cpu_time.h"
 #include "common/logging.h"
 #include "intentstream/v1/events.pb.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
+#include "serve/metric_readout.h"
 #include "sim/generator.h"
 
 namespace {
@@ -44,6 +64,7 @@ namespace {
 using intentstream::ProcessCpuSeconds;
 using intentstream::ThreadCpuSeconds;
 
+namespace IS = intentstream;
 namespace rt = intentstream::runtime;
 namespace v1 = intentstream::v1;
 
@@ -58,48 +79,13 @@ struct Flags {
   int commit_interval_ms = 100;
   bool ordered = true;    // --ordering on|off
   bool changelog = true;  // --changelog on|off (state.changelog)
+  bool full = false;      // --stages full: encoder, intents and decisions too
+  std::string model_dir = "models/default";
+  int threads = 1;                 // processing.threads
+  std::vector<int> load_percents;  // paced runs after the unthrottled one
+  long paced_events = 0;           // events per paced run; 0: --events
+  int linger_ms = -1;              // the outputs' producer linger.ms; -1: the default
 };
-
-// Sum of a counter family's values across label sets, and a histogram's quantile as
-// PromQL's histogram_quantile computes it (linear within the bucket).
-struct Scrape {
-  double accepted = 0;
-  std::vector<std::pair<double, double>> latency_buckets;  // (upper bound, cumulative count)
-};
-
-Scrape Read(prometheus::Registry& registry) {
-  Scrape s;
-  for (const auto& family : registry.Collect()) {
-    if (family.name == "intentstream_input_messages_total") {
-      for (const auto& m : family.metric) {
-        for (const auto& l : m.label) {
-          if (l.name == "outcome" && l.value == "accepted") s.accepted += m.counter.value;
-        }
-      }
-    } else if (family.name == "intentstream_processing_latency_seconds") {
-      for (const auto& b : family.metric.front().histogram.bucket) {
-        s.latency_buckets.emplace_back(b.upper_bound, static_cast<double>(b.cumulative_count));
-      }
-    }
-  }
-  return s;
-}
-
-double Quantile(const std::vector<std::pair<double, double>>& buckets, double q) {
-  if (buckets.empty() || buckets.back().second == 0) return 0;
-  const double rank = q * buckets.back().second;
-  double prev_bound = 0, prev_count = 0;
-  for (const auto& [bound, count] : buckets) {
-    if (count >= rank) {
-      if (std::isinf(bound)) return prev_bound;
-      return prev_bound +
-             (bound - prev_bound) * (rank - prev_count) / std::max(1.0, count - prev_count);
-    }
-    prev_bound = bound;
-    prev_count = count;
-  }
-  return prev_bound;
-}
 
 // Synthetic traffic: 80% web, 20% app, visitor popularity skewed (a few heavy visitors,
 // a long tail), unique event ids.
@@ -176,41 +162,173 @@ class Traffic {
   intentstream::sim::Record record_;
 };
 
-void Produce(const Flags& f, const std::string& bootstrap, prometheus::Registry& registry,
-             std::atomic<bool>& done) {
+double Accepted(const prometheus::Registry& registry) {
+  return intentstream::serve::CounterSum(registry, "intentstream_input_messages_total", "outcome",
+                                         "accepted");
+}
+
+void SetThreadName(const char* name) {
+  pthread_setname_np(pthread_self(), name);
+}
+
+// The events of one run, generated before it starts (the journey world takes a while to
+// build, and a pace must not wait on the generator).
+struct Events {
+  std::vector<std::string> topics, keys, payloads;
+  size_t size() const { return topics.size(); }
+};
+
+Events Generate(const Flags& f, long events) {
+  Events e;
+  Traffic traffic(f);
+  std::string topic, key, payload;
+  for (long i = 0; i < events && traffic.Next(i, &topic, &key, &payload); ++i) {
+    e.topics.push_back(topic);
+    e.keys.push_back(key);
+    e.payloads.push_back(payload);
+  }
+  return e;
+}
+
+// Produces the events, at `rate` events/s when rate > 0 (a steady pace: event i leaves at
+// start + i / rate), else as fast as the processor takes them. Returns how many it
+// produced.
+long Produce(const Flags& f, const Events& input, double rate, const std::string& label,
+             const std::string& bootstrap, prometheus::Registry& registry,
+             const std::function<bool()>& ready) {
+  SetThreadName("bench-producer");
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   conf->set("bootstrap.servers", bootstrap, err);
   conf->set("partitioner", "murmur2_random", err);
-  conf->set("linger.ms", "5", err);
+  // Paced: each event leaves when it is due (no batching delay to skew the pace).
+  conf->set("linger.ms", rate > 0 ? "0" : "5", err);
   conf->set("batch.num.messages", "10000", err);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
   // The mock cluster keeps ~5 MiB per partition: stay at most this far ahead.
   const long window = 20'000L * f.partitions;
-  Traffic traffic(f);
-  std::string topic, key, payload;
-  const long report_every = f.events / 10;
-  for (long i = 0; i < f.events; ++i) {
-    if (i % 5000 == 0) {
-      while (i - static_cast<long>(Read(registry).accepted) > window) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
-    if (!traffic.Next(i, &topic, &key, &payload)) break;
-    while (producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                             payload.data(), payload.size(), key.data(), key.size(), 0,
+  const long events = static_cast<long>(input.size());
+  const auto send = [&](size_t i) {
+    while (producer->produce(input.topics[i], RdKafka::Topic::PARTITION_UA,
+                             RdKafka::Producer::RK_MSG_COPY,
+                             const_cast<char*>(input.payloads[i].data()), input.payloads[i].size(),
+                             input.keys[i].data(), input.keys[i].size(), 0,
                              nullptr) == RdKafka::ERR__QUEUE_FULL) {
       producer->poll(5);
     }
     producer->poll(0);
-    if (report_every > 0 && (i + 1) % report_every == 0) {
-      std::fprintf(stderr, "\r  produced %3ld%%", (i + 1) * 100 / f.events);
+  };
+  if (events == 0) return 0;
+  // The first event at once (the processor exits when its partitions are drained and
+  // idle: it must find input when it gets them), the rest from when it has them: a pace
+  // that starts during the group join would hand it a backlog, not a steady rate.
+  send(0);
+  producer->flush(10000);
+  while (!ready()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const long report_every = std::max(1L, events / 20);
+  const auto start = std::chrono::steady_clock::now();
+  long i = 1;
+  for (; i < events; ++i) {
+    if (i % 5000 == 0) {
+      while (i - static_cast<long>(Accepted(registry)) > window) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    if (rate > 0) {
+      const auto due =
+          start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i - 1) / rate));
+      if (due > std::chrono::steady_clock::now()) {
+        producer->poll(0);
+        std::this_thread::sleep_until(due);
+      }
+    }
+    send(static_cast<size_t>(i));
+    if ((i + 1) % report_every == 0) {
+      std::fprintf(stderr, "\r  %s: produced %3ld%%", label.c_str(), (i + 1) * 100 / events);
     }
   }
   producer->flush(60000);
-  std::fprintf(stderr, "\n");
-  done = true;
+  std::fprintf(stderr, "\r  %s: produced %ld events, processing the rest\n", label.c_str(), i);
+  return i;
 }
+
+// The CPU time of the processing threads: the processor starts them from the main
+// thread, so they carry its name (kProcessingName; the producer, the sampler, librdkafka
+// and RocksDB name their own threads). They end with the run, so /proc is sampled every
+// 100 ms and each thread's last reading kept: at most its last 100 ms are missed, and
+// those are the idle tail before the run exits (exit_when_idle_ms).
+constexpr const char* kProcessingName = "bench-proc";
+
+class ProcessingCpu {
+ public:
+  ProcessingCpu() : main_tid_(static_cast<long>(syscall(SYS_gettid))) {
+    sampler_ = std::thread([this] {
+      SetThreadName("bench-sampler");
+      while (!stop_.load()) {
+        Sample();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      Sample();
+    });
+  }
+  ~ProcessingCpu() { Stop(); }
+  // Stops sampling; the processing threads' CPU seconds, summed, and how many there were.
+  std::pair<double, int> Stop() {
+    if (sampler_.joinable()) {
+      stop_ = true;
+      sampler_.join();
+    }
+    double sum = 0;
+    for (const auto& [tid, seconds] : latest_) sum += seconds;
+    return {sum, static_cast<int>(latest_.size())};
+  }
+
+ private:
+  static std::string ReadFirstLine(const std::filesystem::path& p) {
+    std::FILE* file = std::fopen(p.c_str(), "r");
+    if (file == nullptr) return "";
+    char buf[512] = {};
+    const bool ok = std::fgets(buf, sizeof buf, file) != nullptr;
+    std::fclose(file);
+    std::string line = ok ? buf : "";
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    return line;
+  }
+  // A thread's CPU seconds: schedstat's run time (ns), else stat's utime + stime (ticks).
+  static double CpuOf(const std::filesystem::path& task) {
+    const std::string sched = ReadFirstLine(task / "schedstat");
+    if (!sched.empty()) return std::strtod(sched.c_str(), nullptr) / 1e9;
+    const std::string stat = ReadFirstLine(task / "stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::vector<std::string> fields;
+    size_t pos = close + 2;
+    while (pos < stat.size()) {
+      const size_t next = stat.find(' ', pos);
+      fields.push_back(stat.substr(pos, next - pos));
+      if (next == std::string::npos) break;
+      pos = next + 1;
+    }
+    if (fields.size() < 13) return 0;  // utime, stime: fields 14 and 15 of stat
+    return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) /
+           static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  void Sample() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+      const long tid = std::strtol(entry.path().filename().c_str(), nullptr, 10);
+      if (tid == main_tid_ || ReadFirstLine(entry.path() / "comm") != kProcessingName) continue;
+      const double cpu = CpuOf(entry.path());
+      if (cpu > 0) latest_[tid] = cpu;
+    }
+  }
+
+  const long main_tid_;
+  std::atomic<bool> stop_{false};
+  std::map<long, double> latest_;
+  std::thread sampler_;
+};
 
 // The visitor values a run stored (at most `max`), to put again in the floor: real values
 // compress and compact as the run's did.
@@ -356,11 +474,181 @@ int RunStateOnly(const Flags& f, const rt::ProcessorOptions& options) {
   return 0;
 }
 
+rt::ProcessorOptions MakeOptions(const Flags& f, const std::filesystem::path& dir, int threads) {
+  rt::ProcessorOptions options;
+  options.store.dir = dir.string();
+  options.http_listen = "";
+  options.batch_max_messages = f.batch;
+  options.commit_interval_ms = f.commit_interval_ms;
+  options.exit_when_idle_ms = 1500;
+  options.kafka_consumer["fetch.wait.max.ms"] = "10";
+  options.event_time_order = f.ordered;
+  options.changelog = f.changelog;
+  options.threads = threads;
+  if (f.linger_ms >= 0) options.kafka_producer["linger.ms"] = std::to_string(f.linger_ms);
+  if (f.full) options.model_dir = f.model_dir;
+  return options;
+}
+
+struct RunResult {
+  rt::RunSummary summary;
+  int threads = 1;
+  long produced = 0;
+  double target_rate = 0;     // paced runs: events/s asked of the producer; 0: unthrottled
+  double processing_cpu = 0;  // the processing threads' CPU seconds, summed
+  int processing_threads_seen = 0;
+  double process_cpu = 0;  // the whole process: threads, broker, producer
+  IS::serve::HistogramReadout commit_latency, decision_latency;
+  std::vector<std::pair<std::string, double>> stages;
+  std::vector<std::string> values;  // core: stored visitor values, for the floor
+
+  double events() const { return static_cast<double>(summary.counts.accepted); }
+  double wall_per_s() const { return events() / std::max(1e-9, summary.active_seconds); }
+  double per_thread_per_s() const { return events() / std::max(1e-9, processing_cpu); }
+  double per_core_per_s() const { return events() / std::max(1e-9, process_cpu); }
+};
+
+// One run on a fresh cluster and state directory: `events` events at `rate` events/s
+// (0: as fast as they are taken), `threads` processing threads.
+RunResult RunKafka(const Flags& f, int threads, long events, double rate,
+                   const std::string& label) {
+  rt::EmbeddedCluster cluster;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  const rt::ProcessorOptions options = MakeOptions(f, dir, threads);
+  cluster.CreateTopics(options.topics.All(), f.partitions);
+  IS::LogSink sink(IS::LogSink::Format::kText, IS::LogLevel::kWarn);
+  auto registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<IS::app::Pipeline> pipeline;
+  if (f.full) pipeline = std::make_unique<IS::app::Pipeline>(options, &sink, registry);
+  RunResult r;
+  r.threads = threads;
+  r.target_rate = rate;
+  std::fprintf(stderr, "  %s: generating %ld events\n", label.c_str(), events);
+  const Events input = Generate(f, events);
+  {
+    rt::StageFactory stages =
+        pipeline ? pipeline->Factory() : rt::StageFactory([](int) { return rt::ThreadStages{}; });
+    rt::Processor processor(options, cluster.bootstrap_servers(), &sink, registry,
+                            std::move(stages));
+    std::thread producer([&] {
+      r.produced = Produce(f, input, rate, label, cluster.bootstrap_servers(), *registry,
+                           [&] { return processor.ready(); });
+    });
+    std::atomic<bool> stop{false};
+    ProcessingCpu processing_cpu;
+    const double proc_before = ProcessCpuSeconds();
+    r.summary = processor.Run(stop);
+    r.process_cpu = ProcessCpuSeconds() - proc_before;
+    std::tie(r.processing_cpu, r.processing_threads_seen) = processing_cpu.Stop();
+    producer.join();
+  }
+  r.commit_latency = IS::serve::ReadHistogram(*registry, "intentstream_processing_latency_seconds");
+  r.decision_latency = IS::serve::ReadHistogram(*registry, "intentstream_decision_latency_seconds",
+                                                "output", "decision");
+  r.stages = IS::serve::StageSeconds(*registry);
+  if (!f.full) {
+    auto read_options = options.store;
+    read_options.read_only = true;
+    r.values = StoredVisitorValues(IS::state::StateStore(read_options));
+  }
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+std::string Ms(const IS::serve::HistogramReadout& h, double q) {
+  if (h.count == 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", 1000 * IS::serve::Quantile(h, q));
+  return buf;
+}
+
+void PrintStages(const RunResult& r) {
+  double total = 0;
+  for (const auto& [stage, seconds] : r.stages) total += seconds;
+  if (total <= 0 || r.events() == 0) return;
+  std::printf("\n%-28s %12s %12s %8s\n", "time per stage", "seconds", "us/event", "share");
+  for (const auto& [stage, seconds] : r.stages) {
+    std::printf("  %-26s %12.3f %12.2f %7.1f%%\n", stage.c_str(), seconds,
+                seconds * 1e6 / r.events(), 100.0 * seconds / total);
+  }
+}
+
+void PrintRun(const RunResult& r, bool full) {
+  const auto& s = r.summary;
+  std::printf("\n%-48s %14s\n", "figure", "value");
+  std::printf("%-48s %14.0f\n", "events processed", r.events());
+  if (full) {
+    std::printf("%-48s %14llu\n", "decisions", static_cast<unsigned long long>(s.counts.decisions));
+    std::printf("%-48s %14llu\n", "triggers", static_cast<unsigned long long>(s.counts.triggers));
+  }
+  std::printf("%-48s %14d\n", "processing threads", s.threads);
+  std::printf("%-48s %14.2f\n", "processing threads' CPU, s", r.processing_cpu);
+  std::printf("%-48s %14.0f\n", "events/s per processing thread (CPU)", r.per_thread_per_s());
+  std::printf("%-48s %14.2f\n", "active wall time, s", s.active_seconds);
+  std::printf("%-48s %14.0f\n", "events/s wall (whole process)", r.wall_per_s());
+  std::printf("%-48s %14.2f\n", "process CPU incl. broker+producer, s", r.process_cpu);
+  std::printf("%-48s %14.0f\n", "events/s per core (process CPU)", r.per_core_per_s());
+  std::printf("%-48s %14s\n", "latency p50 arrival->commit, ms",
+              Ms(r.commit_latency, 0.50).c_str());
+  std::printf("%-48s %14s\n", "latency p99 arrival->commit, ms",
+              Ms(r.commit_latency, 0.99).c_str());
+  if (full) {
+    std::printf("%-48s %14s\n", "latency p50 event->decision delivered, ms",
+                Ms(r.decision_latency, 0.50).c_str());
+    std::printf("%-48s %14s\n", "latency p99 event->decision delivered, ms",
+                Ms(r.decision_latency, 0.99).c_str());
+  }
+  std::printf("%-48s %14llu\n", "state commits", static_cast<unsigned long long>(s.commits));
+  std::printf("%-48s %14llu\n", "late records (ordering)",
+              static_cast<unsigned long long>(s.scheduler.late));
+  std::printf("%-48s %8llu / %llu\n", "idle waits / enforced",
+              static_cast<unsigned long long>(s.scheduler.idle_waits),
+              static_cast<unsigned long long>(s.scheduler.enforced));
+  PrintStages(r);
+}
+
+// The latencies under a steady load, one line per paced run.
+void PrintPaced(const RunResult& max, const std::vector<RunResult>& paced) {
+  std::printf("\nlatency under load (max %.0f events/s wall at %d thread%s; ms)\n",
+              max.wall_per_s(), max.threads, max.threads == 1 ? "" : "s");
+  std::printf("%-6s %10s %10s %10s | %-26s | %-26s\n", "load", "target/s", "achieved/s",
+              "decisions", "event->decision delivered", "arrival->commit");
+  std::printf("%-6s %10s %10s %10s | %8s %8s %8s | %8s %8s %8s\n", "", "", "", "", "p50", "p99",
+              "p99.9", "p50", "p99", "p99.9");
+  for (const auto& r : paced) {
+    char load[16];
+    std::snprintf(load, sizeof load, "%.0f%%", 100 * r.target_rate / max.wall_per_s());
+    std::printf("%-6s %10.0f %10.0f %10.0f | %8s %8s %8s | %8s %8s %8s\n", load, r.target_rate,
+                r.wall_per_s(), r.decision_latency.count, Ms(r.decision_latency, 0.50).c_str(),
+                Ms(r.decision_latency, 0.99).c_str(), Ms(r.decision_latency, 0.999).c_str(),
+                Ms(r.commit_latency, 0.50).c_str(), Ms(r.commit_latency, 0.99).c_str(),
+                Ms(r.commit_latency, 0.999).c_str());
+  }
+}
+
+void PrintThreadsCompared(const RunResult& one, const RunResult& two) {
+  std::printf("\n%-40s %12s %12s %8s\n", "full path, unthrottled", "1 thread", "2 threads",
+              "ratio");
+  const auto line = [](const char* what, double a, double b) {
+    std::printf("%-40s %12.0f %12.0f %8.2f\n", what, a, b, b / std::max(1e-9, a));
+  };
+  line("events/s wall", one.wall_per_s(), two.wall_per_s());
+  line("events/s per processing thread (CPU)", one.per_thread_per_s(), two.per_thread_per_s());
+  line("events/s per core (process CPU)", one.per_core_per_s(), two.per_core_per_s());
+  std::printf("%-40s %12.2f %12.2f\n", "processing threads' CPU, s", one.processing_cpu,
+              two.processing_cpu);
+  std::printf("(%u cores on this machine)\n", std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Flags f;
-  CLI::App app{"intentstream-bench-ingest: Kafka -> decode -> order -> state, events/s per thread"};
+  CLI::App app{
+      "intentstream-bench-ingest: Kafka -> decode -> order -> state (-> encoder -> decisions), "
+      "events/s per thread and latencies"};
   app.add_option("--events", f.events, "events to produce")->check(CLI::PositiveNumber);
   app.add_option("--visitors", f.visitors, "synthetic visitors")->check(CLI::PositiveNumber);
   app.add_option("--partitions", f.partitions, "partitions per topic")->check(CLI::PositiveNumber);
@@ -383,83 +671,102 @@ int main(int argc, char** argv) {
                  "write each commit's state to the changelog topics (state.changelog); off "
                  "to measure its cost (tools/bench_restore reports it side by side)")
       ->check(CLI::IsMember({"on", "off"}));
+  std::string stages = "core";
+  app.add_option("--stages", stages,
+                 "core: decode, order, state; full: also the session encoder, intents and "
+                 "decisions (app::Pipeline; use --traffic journeys for decisions)")
+      ->check(CLI::IsMember({"core", "full"}));
+  app.add_option("--model-dir", f.model_dir, "model.dir for --stages full");
+  app.add_option("--threads", f.threads, "processing.threads")->check(CLI::Range(1, 64));
+  app.add_option("--load-percent", f.load_percents,
+                 "after the unthrottled run, paced runs at these shares of its events/s")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 100));
+  app.add_option("--paced-events", f.paced_events, "events per paced run (default: --events)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--linger-ms", f.linger_ms,
+                 "linger.ms of the outputs' producer (kafka.producer.linger.ms); default: the "
+                 "processor's")
+      ->check(CLI::NonNegativeNumber);
+  std::string report;
+  app.add_option("--report", report,
+                 "issue14: full path at 1 thread with stage shares, its latencies at 50% and "
+                 "90% of its maximum, 1 against 2 threads (journeys traffic)")
+      ->check(CLI::IsMember({"issue14"}));
   CLI11_PARSE(app, argc, argv);
+  const bool issue14 = report == "issue14";
   f.changelog = changelog == "on";
   f.state_only = mode == "state";
-  f.journeys = traffic == "journeys";
+  f.journeys = traffic == "journeys" || issue14;
   f.ordered = ordering == "on";
-  rt::EmbeddedCluster cluster;
-  rt::ProcessorOptions options;
-  cluster.CreateTopics(options.topics.All(), f.partitions);
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
-  options.store.dir = dir.string();
-  options.http_listen = "";
-  options.batch_max_messages = f.batch;
-  options.commit_interval_ms = f.commit_interval_ms;
-  options.exit_when_idle_ms = 1500;
-  options.kafka_consumer["fetch.wait.max.ms"] = "10";
-  options.event_time_order = f.ordered;
-  options.changelog = f.changelog;
+  f.full = stages == "full" || issue14;
+  if (issue14) {
+    if (app.count("--events") == 0) f.events = 200'000;
+    if (app.count("--paced-events") == 0) f.paced_events = 80'000;
+    f.load_percents = {50, 90};
+    f.threads = 1;
+  }
+  if (f.paced_events == 0) f.paced_events = f.events;
+  if (f.full && !std::filesystem::exists(f.model_dir)) {
+    std::fprintf(stderr, "--model-dir %s not found (run from the repository root)\n",
+                 f.model_dir.c_str());
+    return 2;
+  }
+  // The processing threads inherit this name (ProcessingCpu).
+  SetThreadName(kProcessingName);
 
   if (f.state_only) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
+    const rt::ProcessorOptions options = MakeOptions(f, dir, 1);
     const int rc = RunStateOnly(f, options);
     std::filesystem::remove_all(dir);
     return rc;
   }
-  intentstream::LogSink sink(intentstream::LogSink::Format::kText, intentstream::LogLevel::kWarn);
-  auto registry = std::make_shared<prometheus::Registry>();
   std::printf(
-      "intentstream-bench-ingest: %ld events (%s), %d partitions, batch %d, %d%% JSON, "
-      "event-time ordering %s, changelog %s\n",
-      f.events, f.journeys ? "journey generator world" : "synthetic skewed visitors", f.partitions,
-      f.batch, f.json_percent, f.ordered ? "on" : "off", f.changelog ? "on" : "off");
-  std::atomic<bool> produced{false};
-  double cpu_before = 0, cpu_after = 0, proc_before = 0, proc_after = 0;
-  rt::RunSummary summary;
-  {
-    rt::Processor processor(options, cluster.bootstrap_servers(), &sink, registry, nullptr,
-                            nullptr);
-    std::thread producer([&] { Produce(f, cluster.bootstrap_servers(), *registry, produced); });
-    std::atomic<bool> stop{false};
-    cpu_before = ThreadCpuSeconds();
-    proc_before = ProcessCpuSeconds();
-    summary = processor.Run(stop);
-    cpu_after = ThreadCpuSeconds();
-    proc_after = ProcessCpuSeconds();
-    producer.join();
+      "intentstream-bench-ingest: %ld events (%s), stages %s%s, %d partitions, batch %d, %d%% "
+      "JSON, event-time ordering %s, changelog %s, output linger.ms %s\n",
+      f.events, f.journeys ? "journey generator world" : "synthetic skewed visitors",
+      f.full ? "full (model.dir " : "core", f.full ? (f.model_dir + ")").c_str() : "", f.partitions,
+      f.batch, f.json_percent, f.ordered ? "on" : "off", f.changelog ? "on" : "off",
+      f.linger_ms >= 0 ? std::to_string(f.linger_ms).c_str() : "default");
+  bool complete = true;
+  const auto check = [&](const RunResult& r) {
+    complete = complete && r.summary.counts.accepted >= static_cast<uint64_t>(r.produced);
+  };
+  const std::string max_label =
+      "unthrottled, " + std::to_string(f.threads) + " thread" + (f.threads == 1 ? "" : "s");
+  const RunResult max = RunKafka(f, f.threads, f.events, 0, max_label);
+  check(max);
+  if (issue14) std::printf("\n== full path, unthrottled, 1 processing thread\n");
+  PrintRun(max, f.full);
+  if (!f.full && f.load_percents.empty()) {
+    const long per_commit = static_cast<long>(
+        max.events() / std::max<double>(1, static_cast<double>(max.summary.commits)));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("intentstream-bench-" + std::to_string(getpid()));
+    const Floor floor = MeasureFloor(f, MakeOptions(f, dir, 1), max.values, per_commit);
+    PrintFloor(floor, max.per_thread_per_s(), per_commit);
   }
-  const Scrape s = Read(*registry);
-  std::vector<std::string> values;
-  {
-    auto read_options = options.store;
-    read_options.read_only = true;
-    values = StoredVisitorValues(intentstream::state::StateStore(read_options));
+  if (!f.load_percents.empty()) {
+    std::vector<RunResult> paced;
+    for (const int p : f.load_percents) {
+      const double rate = max.wall_per_s() * p / 100.0;
+      paced.push_back(RunKafka(f, f.threads, f.paced_events, rate,
+                               "paced at " + std::to_string(p) + "% (" +
+                                   std::to_string(static_cast<long>(rate)) + " events/s)"));
+      check(paced.back());
+    }
+    if (issue14) std::printf("\n== full path, paced, 1 processing thread\n");
+    PrintPaced(max, paced);
   }
-  const double events = static_cast<double>(summary.counts.accepted);
-  const double cpu = cpu_after - cpu_before;
-  std::printf("\n%-44s %14s\n", "figure", "value");
-  std::printf("%-44s %14.0f\n", "events processed", events);
-  std::printf("%-44s %14.2f\n", "processing thread CPU, s", cpu);
-  std::printf("%-44s %14.0f\n", "events/s per processing thread (CPU)", events / cpu);
-  std::printf("%-44s %14.2f\n", "active wall time, s", summary.active_seconds);
-  std::printf("%-44s %14.0f\n", "events/s wall (whole process, 2 cores)",
-              events / summary.active_seconds);
-  std::printf("%-44s %14.2f\n", "process CPU incl. broker+producer, s", proc_after - proc_before);
-  std::printf("%-44s %14.2f\n", "latency p50 arrival->commit, ms",
-              1000 * Quantile(s.latency_buckets, 0.50));
-  std::printf("%-44s %14.2f\n", "latency p99 arrival->commit, ms",
-              1000 * Quantile(s.latency_buckets, 0.99));
-  std::printf("%-44s %14llu\n", "state commits", static_cast<unsigned long long>(summary.commits));
-  std::printf("%-44s %14llu\n", "late records (ordering)",
-              static_cast<unsigned long long>(summary.scheduler.late));
-  std::printf("%-44s %8llu / %llu\n", "idle waits / enforced",
-              static_cast<unsigned long long>(summary.scheduler.idle_waits),
-              static_cast<unsigned long long>(summary.scheduler.enforced));
-  const long per_commit =
-      static_cast<long>(events / std::max<double>(1, static_cast<double>(summary.commits)));
-  const Floor floor = MeasureFloor(f, options, values, per_commit);
-  PrintFloor(floor, events / cpu, per_commit);
-  std::filesystem::remove_all(dir);
-  return summary.counts.accepted >= static_cast<uint64_t>(f.events) ? 0 : 1;
+  if (issue14) {
+    const RunResult two = RunKafka(f, 2, f.events, 0, "unthrottled, 2 threads");
+    check(two);
+    std::printf("\n== full path, unthrottled, 2 processing threads\n");
+    PrintRun(two, true);
+    std::printf("\n== 1 against 2 processing threads\n");
+    PrintThreadsCompared(max, two);
+  }
+  return complete ? 0 : 1;
 }

@@ -30,6 +30,7 @@
 #include "runtime/options.h"
 #include "runtime/processor.h"
 #include "runtime/replay.h"
+#include "serve/metric_readout.h"
 #include "sim/generator.h"
 #include "sim/kafka_output.h"
 
@@ -182,36 +183,6 @@ class SignalHandler {
 // Where the processing thread's time went, from the processor's own stage histograms
 // (intentstream_stage_seconds): the operator's cost per event next to the encoder's,
 // measured in the same run.
-void PrintStageTimes(const prometheus::Registry& registry, uint64_t events) {
-  std::vector<std::pair<std::string, double>> stages;
-  double total = 0;
-  for (const auto& family : registry.Collect()) {
-    if (family.name != "intentstream_stage_seconds") continue;
-    for (const auto& m : family.metric) {
-      std::string stage;
-      for (const auto& l : m.label) {
-        if (l.name == "stage") stage = l.value;
-      }
-      stages.emplace_back(stage, m.histogram.sample_sum);
-      total += m.histogram.sample_sum;
-    }
-  }
-  if (stages.empty() || total <= 0 || events == 0) return;
-  // In pipeline order (the registry's order is its own).
-  const std::vector<std::string> order = {"decode",   "state",   "model",
-                                          "operator", "produce", "commit"};
-  const auto rank = [&](const std::string& st) {
-    return std::find(order.begin(), order.end(), st) - order.begin();
-  };
-  std::sort(stages.begin(), stages.end(),
-            [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
-  std::printf("  %-28s %12s %12s %8s\n", "time per stage", "seconds", "us/event", "share");
-  for (const auto& [stage, seconds] : stages) {
-    std::printf("    %-26s %12.3f %12.2f %7.1f%%\n", stage.c_str(), seconds,
-                seconds * 1e6 / static_cast<double>(events), 100.0 * seconds / total);
-  }
-}
-
 void PrintSummary(const rt::RunSummary& s, const prometheus::Registry& registry) {
   const auto& c = s.counts;
   std::printf("\n== intentstream run summary (%s after %.1f s)\n", s.stop_reason.c_str(),
@@ -229,7 +200,7 @@ void PrintSummary(const rt::RunSummary& s, const prometheus::Registry& registry)
   std::printf("  %-28s %12llu\n", "outputs produced", static_cast<unsigned long long>(s.outputs));
   std::printf("  %-28s %12llu\n", "state commits", static_cast<unsigned long long>(s.commits));
   std::printf("  %-28s %12d\n", "processing threads", s.threads);
-  PrintStageTimes(registry, c.accepted);
+  intentstream::serve::PrintStageTimes(stdout, registry, c.accepted);
 }
 
 int Run(const RunFlags& flags) {
