@@ -6,7 +6,8 @@
 //   (c) updates/s of the incremental, batched serving path, and its achieved GFLOP/s
 //       as a fraction of (a);
 // plus the bytes a visitor's state takes (serialized, and in RocksDB after compaction), in
-// the stored format (state/visitor_codec.h) and in the previous one, side by side.
+// the stored format (state/visitor_codec.h) and in the previous one, side by side, with
+// the serialized bytes of each field and column of the stored value.
 //
 //   intentstream-bench-encoder [--model DIR] [--visitors N] [--batch N] [--quick]
 //                              [--state-bytes]   (only the state size table)
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "intentstream/v1/state.pb.h"
 #include "model/blas_probe.h"
 #include "model/incremental_encoder.h"
 #include "model/model.h"
@@ -160,7 +162,44 @@ struct StateSizes {
   FormatBytes compact, legacy;
   double event_keys = 0;  // bytes of the 64-bit event keys alone (8 per event)
   double embedding = 0;   // bytes of the embedding alone
+  // Serialized bytes of each field of the stored value (tag and length included), mean
+  // per visitor: "visitor.<field>" for the header, "events.<column>" for the window.
+  std::vector<std::pair<std::string, double>> fields;
 };
+
+// Bytes of one field of `m` as serialized: the message with every other field cleared.
+size_t FieldBytes(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f) {
+  std::unique_ptr<google::protobuf::Message> only(m.New());
+  only->CopyFrom(m);
+  const auto* d = m.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (d->field(i) != f) only->GetReflection()->ClearField(only.get(), d->field(i));
+  }
+  return only->ByteSizeLong();
+}
+
+// Adds the bytes of every non-empty field of a stored value (format 1) to `fields`.
+void AddFieldBytes(const std::string& value, std::map<std::string, double>* fields) {
+  v1::StoredVisitor stored;
+  if (state::FormatOf(value) != state::VisitorFormat::kCompact ||
+      !stored.ParseFromArray(value.data() + 2, static_cast<int>(value.size() - 2))) {
+    return;
+  }
+  (*fields)["prefix (format bytes)"] += 2;
+  auto add = [&](const google::protobuf::Message& m, const std::string& prefix, size_t framing) {
+    const auto* d = m.GetDescriptor();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const size_t bytes = FieldBytes(m, d->field(i));
+      if (bytes > 0) (*fields)[prefix + d->field(i)->name()] += static_cast<double>(bytes);
+    }
+    if (framing > 0) (*fields)[prefix + "(framing)"] += static_cast<double>(framing);
+  };
+  const size_t visitor = stored.visitor().ByteSizeLong();
+  const size_t events = stored.events().ByteSizeLong();
+  // Tags and lengths of the two submessages.
+  add(stored.visitor(), "visitor.", stored.ByteSizeLong() - visitor - events);
+  add(stored.events(), "events.", 0);
+}
 
 StateSizes StateBytes(const model::SessionModel& m, int visitors) {
   Workload w(visitors, 64);
@@ -186,13 +225,16 @@ StateSizes StateBytes(const model::SessionModel& m, int visitors) {
   enc.Encode(updates);
   StateSizes sizes;
   std::vector<std::string> compact, legacy;
+  std::map<std::string, double> fields;
   for (auto& s : w.states) {
     compact.push_back(state::EncodeVisitor(s));
     legacy.emplace_back();
     state::EncodeLegacyVisitor(s, &legacy.back());
     sizes.event_keys += 8.0 * s.events_size();
     sizes.embedding += static_cast<double>(s.embedding().size());
+    AddFieldBytes(compact.back(), &fields);
   }
+  for (const auto& [name, bytes] : fields) sizes.fields.emplace_back(name, bytes / visitors);
   sizes.event_keys /= visitors;
   sizes.embedding /= visitors;
 
@@ -236,6 +278,14 @@ void PrintStateBytes(const StateSizes& s) {
               s.compact.serialized);
   std::printf("|     of which event keys (8 bytes each) / embedding   | %5.0f / %4.0f |\n",
               s.event_keys, s.embedding);
+  double sum = 0;
+  for (const auto& [name, bytes] : s.fields) {
+    std::printf("|       %-46s | %12.1f |\n", name.c_str(), bytes);
+    sum += bytes;
+  }
+  if (!s.fields.empty()) {
+    std::printf("|       %-46s | %12.1f |\n", "(sum of the fields above)", sum);
+  }
   std::printf("|     previous format (0), same run                    | %12.0f |\n",
               s.legacy.serialized);
   std::printf("|     previous / stored                                | %11.2fx |\n",
