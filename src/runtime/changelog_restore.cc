@@ -34,51 +34,76 @@ ChangelogRestorer::ChangelogRestorer(const ProcessorOptions& options,
 
 ChangelogRestorer::~ChangelogRestorer() = default;
 
-bool ChangelogRestorer::ReadRange(const std::string& topic, int32_t partition, int64_t from,
-                                  int64_t to, const std::function<void(RdKafka::Message&)>& fn) {
-  if (from >= to) return true;
+RdKafka::Topic* ChangelogRestorer::TopicHandle(const std::string& topic) {
   auto& handle = topics_[topic];
   if (!handle) {
     std::string error;
     handle.reset(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
     if (!handle) throw std::runtime_error("restore: topic '" + topic + "': " + error);
   }
-  RdKafka::Topic* t = handle.get();
-  const auto err = consumer_->start(t, partition, from);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    throw std::runtime_error("restore: cannot read '" + topic + "' partition " +
-                             std::to_string(partition) + ": " + RdKafka::err2str(err));
-  }
-  bool complete = false;
-  auto last_progress = SteadyClock::now();
-  while (true) {
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(t, partition, 200));
-    if (msg->err() == RdKafka::ERR_NO_ERROR) {
-      last_progress = SteadyClock::now();
-      if (msg->offset() >= to) {
-        complete = true;
-        break;
-      }
-      fn(*msg);
-      if (msg->offset() + 1 >= to) {
-        complete = true;
-        break;
-      }
-    } else if (msg->err() == RdKafka::ERR__PARTITION_EOF) {
-      // Compaction may have removed the last records before `to`.
-      complete = msg->offset() >= to;
-      break;
-    } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
-      if (SteadyClock::now() - last_progress > kStallTimeout) {
-        throw std::runtime_error("restore: '" + topic + "' partition " + std::to_string(partition) +
-                                 " sent nothing for 60 s");
-      }
-    } else if (ClassifyKafkaError(msg->err(), false) == KafkaErrorClass::kFatal) {
-      throw std::runtime_error("restore: '" + topic + "': " + msg->errstr());
+  return handle.get();
+}
+
+void ChangelogRestorer::ReadRanges(std::vector<Range>& ranges,
+                                   const std::function<void(size_t, RdKafka::Message&)>& fn) {
+  // A queue of its own per call: nothing fetched past an earlier call's ranges can
+  // reach this one.
+  std::unique_ptr<RdKafka::Queue> queue(RdKafka::Queue::create(consumer_.get()));
+  std::map<std::pair<std::string, int32_t>, size_t> reading;  // -> index in `ranges`
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    Range& r = ranges[i];
+    r.complete = r.from >= r.to;
+    if (r.complete) continue;
+    const auto err = consumer_->start(TopicHandle(r.topic), r.partition, r.from, queue.get());
+    if (err != RdKafka::ERR_NO_ERROR) {
+      for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
+      throw std::runtime_error("restore: cannot read '" + r.topic + "' partition " +
+                               std::to_string(r.partition) + ": " + RdKafka::err2str(err));
     }
+    reading[{r.topic, r.partition}] = i;
   }
-  consumer_->stop(t, partition);
-  return complete;
+  std::map<std::pair<std::string, int32_t>, size_t> open = reading;
+  auto finish = [&](const std::pair<std::string, int32_t>& tp, bool complete) {
+    const auto it = open.find(tp);
+    if (it == open.end()) return;
+    ranges[it->second].complete = complete;
+    open.erase(it);
+  };
+  auto last_progress = SteadyClock::now();
+  try {
+    while (!open.empty()) {
+      std::unique_ptr<RdKafka::Message> msg(consumer_->consume(queue.get(), 200));
+      const std::pair<std::string, int32_t> tp{msg->topic_name(), msg->partition()};
+      if (msg->err() == RdKafka::ERR_NO_ERROR) {
+        last_progress = SteadyClock::now();
+        const auto it = open.find(tp);
+        if (it == open.end()) continue;  // a range already read to its end
+        const Range& r = ranges[it->second];
+        if (msg->offset() >= r.to) {
+          finish(tp, true);
+          continue;
+        }
+        fn(it->second, *msg);
+        if (msg->offset() + 1 >= r.to) finish(tp, true);
+      } else if (msg->err() == RdKafka::ERR__PARTITION_EOF) {
+        // Compaction may have removed the last records before `to`.
+        const auto it = open.find(tp);
+        if (it != open.end()) finish(tp, msg->offset() >= ranges[it->second].to);
+      } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
+        if (SteadyClock::now() - last_progress > kStallTimeout) {
+          const Range& r = ranges[open.begin()->second];
+          throw std::runtime_error("restore: '" + r.topic + "' partition " +
+                                   std::to_string(r.partition) + " sent nothing for 60 s");
+        }
+      } else if (ClassifyKafkaError(msg->err(), false) == KafkaErrorClass::kFatal) {
+        throw std::runtime_error("restore: '" + tp.first + "': " + msg->errstr());
+      }
+    }
+  } catch (...) {
+    for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
+    throw;
+  }
+  for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
 }
 
 RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& progress, Mode mode) {
@@ -104,7 +129,8 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
   std::map<std::string, std::optional<std::string>> committed, staged;
   std::optional<ChangelogEnds> marker;
   int64_t after_marker = local.at(Cf::kMeta);  // the meta offset after the last marker
-  ReadRange(meta_topic, partition, local.at(Cf::kMeta), high, [&](RdKafka::Message& m) {
+  std::vector<Range> meta_range = {{meta_topic, partition, local.at(Cf::kMeta), high}};
+  ReadRanges(meta_range, [&](size_t, RdKafka::Message& m) {
     const std::string_view key = KeyOf(m);
     if (key == kChangelogMarkerKey) {
       const auto ends =
@@ -148,36 +174,50 @@ RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& prog
     writes.Clear();
     progress(result.records, remaining > result.records ? remaining - result.records : 0);
   };
+  // The stores, all at once, up to the marker. Each WriteSet carries how far into each
+  // store's changelog it reaches, so a restore killed half-way resumes from there.
+  std::vector<Range> ranges;
+  std::vector<Cf> range_cf;
   for (const Cf cf : state::ChangelogStores()) {
     if (cf == Cf::kMeta) continue;
     const int64_t target = marker->count(cf) > 0 ? marker->at(cf) : 0;
-    const std::string topic = state::ChangelogTopic(options_.topics.changelog_group, cf);
-    const std::string position_key = state::ChangelogPositionKey(cf, partition);
-    const bool complete =
-        ReadRange(topic, partition, local.at(cf), target, [&](RdKafka::Message& m) {
-          const std::string_view key = KeyOf(m);
-          if (m.payload() == nullptr) {
-            writes.Delete(cf, key);
-          } else {
-            writes.Put(cf, key, std::string_view(static_cast<const char*>(m.payload()), m.len()));
-          }
-          ++result.records;
-          result.bytes += key.size() + m.len();
-          if (writes.Count() >= static_cast<size_t>(options_.restore_batch_records)) {
-            writes.Put(Cf::kMeta, position_key, std::to_string(m.offset() + 1));
-            flush();
-          }
-        });
-    if (!complete) {
-      log_.Warn("changelog ended before its last commit; the state may miss records",
-                {{"topic", topic},
-                 {"partition", std::to_string(partition)},
-                 {"expected_end", std::to_string(target)}});
-    }
-    writes.Put(Cf::kMeta, position_key, std::to_string(std::max(target, local.at(cf))));
-    flush();
-    result.ends[cf] = std::max(target, local.at(cf));
+    ranges.push_back({state::ChangelogTopic(options_.topics.changelog_group, cf), partition,
+                      local.at(cf), target});
+    range_cf.push_back(cf);
   }
+  std::map<Cf, int64_t> batch_ends;  // the stores this WriteSet advances, and how far
+  auto flush_stores = [&] {
+    for (const auto& [cf, end] : batch_ends) {
+      writes.Put(Cf::kMeta, state::ChangelogPositionKey(cf, partition), std::to_string(end));
+    }
+    batch_ends.clear();
+    flush();
+  };
+  ReadRanges(ranges, [&](size_t i, RdKafka::Message& m) {
+    const Cf cf = range_cf[i];
+    const std::string_view key = KeyOf(m);
+    if (m.payload() == nullptr) {
+      writes.Delete(cf, key);
+    } else {
+      writes.Put(cf, key, std::string_view(static_cast<const char*>(m.payload()), m.len()));
+    }
+    ++result.records;
+    result.bytes += key.size() + m.len();
+    batch_ends[cf] = m.offset() + 1;
+    if (writes.Count() >= static_cast<size_t>(options_.restore_batch_records)) flush_stores();
+  });
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const Cf cf = range_cf[i];
+    if (!ranges[i].complete) {
+      log_.Warn("changelog ended before its last commit; the state may miss records",
+                {{"topic", ranges[i].topic},
+                 {"partition", std::to_string(partition)},
+                 {"expected_end", std::to_string(ranges[i].to)}});
+    }
+    batch_ends[cf] = std::max(ranges[i].to, local.at(cf));
+    result.ends[cf] = batch_ends[cf];
+  }
+  flush_stores();
   // Last, in one WriteSet: the input offsets and task values, and the `meta` position
   // past what was read (a commit that never completed is skipped for good).
   for (const auto& [key, v] : committed) {

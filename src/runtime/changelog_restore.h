@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/logging.h"
 #include "runtime/changelog_writer.h"
@@ -54,10 +55,18 @@ class ChangelogRestorer {
   RestoreResult Restore(int32_t partition, const Progress& progress, Mode mode = Mode::kTakeOver);
 
  private:
-  // Reads [from, to) of topic/partition, calling fn for each record; returns false when
-  // the partition ended before `to` (records lost from the topic).
-  bool ReadRange(const std::string& topic, int32_t partition, int64_t from, int64_t to,
-                 const std::function<void(RdKafka::Message&)>& fn);
+  struct Range {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t from = 0, to = 0;  // [from, to)
+    bool complete = false;     // read up to `to` (false: the partition ended before it)
+  };
+  // Reads every range at once (one fetch round trip per batch for all of them, not one
+  // start and stop per range), calling fn(range index, record) for each record in order
+  // within its range; sets each range's `complete`.
+  void ReadRanges(std::vector<Range>& ranges,
+                  const std::function<void(size_t, RdKafka::Message&)>& fn);
+  RdKafka::Topic* TopicHandle(const std::string& topic);
 
   const ProcessorOptions& options_;
   state::StateStore& store_;

@@ -1,5 +1,7 @@
 #include "runtime/kafka_clients.h"
 
+#include <sstream>
+
 #include "common/config.h"
 
 namespace intentstream::runtime {
@@ -62,6 +64,24 @@ KafkaErrorClass ClassifyKafkaError(RdKafka::ErrorCode code, bool client_says_fat
     default:
       return KafkaErrorClass::kRetriable;
   }
+}
+
+bool UsesCooperativeRebalance(const ProcessorOptions& o) {
+  std::string strategy = "range";
+  for (const auto* props : {&o.kafka_common, &o.kafka_consumer}) {
+    const auto it = props->find("partition.assignment.strategy");
+    if (it != props->end()) strategy = it->second;
+  }
+  bool any = false;
+  std::stringstream list(strategy);
+  for (std::string name; std::getline(list, name, ',');) {
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name.empty()) continue;
+    if (name != "cooperative-sticky") return false;
+    any = true;
+  }
+  return any;
 }
 
 std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& o,

@@ -29,6 +29,12 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const ProcessorOptions& opt
                                                      RdKafka::RebalanceCb* rebalance,
                                                      RdKafka::EventCb* events, int thread = 0);
 
+// Whether the consumer's configured assignors make librdkafka use the cooperative
+// (incremental) rebalance protocol: every assignor listed is cooperative-sticky. Known
+// from the configuration because rebalance_protocol() can block when asked inside the
+// rebalance callback that close() runs.
+bool UsesCooperativeRebalance(const ProcessorOptions& options);
+
 // A consumer of single partitions (changelog restore): no group, no coordinator, no
 // offset commits. Same kafka.* / kafka.consumer.* pass-through.
 std::unique_ptr<RdKafka::Consumer> MakeRestoreConsumer(const ProcessorOptions& options,

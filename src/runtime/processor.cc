@@ -132,9 +132,16 @@ class Processor::Impl {
       workers.emplace_back([this, i, &summaries, &errors] {
         try {
           summaries[i] = threads_[i]->Run();
-        } catch (...) {
+        } catch (const std::exception& e) {
+          log_.Error("processing thread failed; stopping the others",
+                     {{"thread", std::to_string(i)}, {"error", e.what()}});
           errors[i] = std::current_exception();
           board_.RequestStop();  // the others commit what they applied and leave
+        } catch (...) {
+          log_.Error("processing thread failed; stopping the others",
+                     {{"thread", std::to_string(i)}});
+          errors[i] = std::current_exception();
+          board_.RequestStop();
         }
         std::lock_guard lock(done_mu_);
         ++done_count_;

@@ -79,6 +79,7 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
 
   ~Impl() override {
     if (consumer_) consumer_->close();
+    DestroyConsumer();
   }
 
   // Inputs must be co-partitioned (same partition count) for the range assignor to give
@@ -163,7 +164,7 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     }
     log_.Info("leaving the consumer group", {{"reason", summary_.stop_reason}});
     consumer_->close();  // runs the revoke callback: commit
-    consumer_.reset();
+    DestroyConsumer();
     producer_->flush(std::min(options_.flush_timeout_ms, 5000));
     RefreshMetrics();
     summary_.delivery = outputs_producer_.stats();
@@ -217,9 +218,19 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   }
 
  private:
+  // Records keep their Kafka message (zero-copy views), and librdkafka's destroy waits
+  // for every message it handed out: a batch left undelivered by a stop (or a task
+  // still buffered) would hang it. Drop them, then destroy the closed consumer.
+  void DestroyConsumer() {
+    for (auto& r : released_) scheduler_.Recycle(std::move(r));
+    released_.clear();
+    for (const auto& [tp, position] : positions_) scheduler_.Revoke(tp);
+    consumer_.reset();
+  }
+
   void Rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                  std::vector<RdKafka::TopicPartition*>& partitions) {
-    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+    const bool cooperative = cooperative_;
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       // Owned before the restore: a standby stops following these tasks (the lookups
       // answer once the process is ready, after the restore).
@@ -656,6 +667,7 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   std::unique_ptr<RdKafka::Producer> changelog_producer_;  // state.changelog only
   std::unique_ptr<ChangelogRestorer> restorer_;            // state.changelog only
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  const bool cooperative_ = UsesCooperativeRebalance(options_);
   int32_t partition_count_ = 0;
 
   std::vector<EventTimeScheduler::RecordPtr> released_;

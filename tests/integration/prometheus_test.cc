@@ -58,11 +58,13 @@ TEST(Prometheus, ScrapesSeriesThatExistAndMove) {
   options.store.dir = dir.Sub("state");
   options.http_listen = "127.0.0.1:0";
   options.metrics_interval_ms = 200;
-  LogSink sink(LogSink::Format::kText, LogLevel::kWarn);
+  LogSink sink(LogSink::Format::kText,
+               LogLevel::kInfo);  // info: the rebalances and restores, shown on failure
   runtime::Processor processor(options, cluster.bootstrap_servers(), &sink,
                                std::make_shared<prometheus::Registry>(), nullptr, nullptr);
   std::atomic<bool> stop{false};
   std::thread runner([&] { processor.Run(stop); });
+  testing::JoinOnExit join_runner(stop, runner);
 
   // The scrape itself is valid exposition format.
   {
@@ -183,6 +185,7 @@ TEST(Prometheus, FairnessSkewGaugeMovesWithTheTilesShown) {
                                &decisions);
   std::atomic<bool> stop{false};
   std::thread runner([&] { processor.Run(stop); });
+  testing::JoinOnExit join_runner(stop, runner);
   ScrapingPrometheus prom(dir, processor.http_port());
   const std::string female =
       "intentstream_offer_parity_skew_ratio{offer=\"OFR_BUSINESS_ACCOUNT\",group=\"female\"}";

@@ -1,6 +1,7 @@
 // Polling helpers for integration tests.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -24,5 +25,23 @@ bool WaitFor(Fn done, std::chrono::milliseconds limit,
   }
   return done();
 }
+
+// Stops and joins a thread running Processor::Run when the test leaves, however it
+// leaves: a failed ASSERT would otherwise destroy a joinable thread (std::terminate),
+// which hides the failure's message and the processor's log.
+class JoinOnExit {
+ public:
+  JoinOnExit(std::atomic<bool>& stop, std::thread& thread) : stop_(stop), thread_(thread) {}
+  ~JoinOnExit() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  JoinOnExit(const JoinOnExit&) = delete;
+  JoinOnExit& operator=(const JoinOnExit&) = delete;
+
+ private:
+  std::atomic<bool>& stop_;
+  std::thread& thread_;
+};
 
 }  // namespace intentstream::testing

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "runtime/kafka_clients.h"
 #include "runtime/options.h"
 #include "support/temp_dir.h"
 #include "support/tls.h"
@@ -235,6 +236,18 @@ TEST(Config, TlsFilesAreCheckedAtStart) {
             "configuration key 'http.tls_cert_file': a private key needs a certificate");
   EXPECT_EQ(ErrorOf({"embedded=true", "http.tls_cert_file=" + cert}),
             "configuration key 'http.tls_key_file': a certificate needs a private key");
+}
+
+// The rebalance protocol follows the configured assignors, as librdkafka decides it.
+TEST(Config, CooperativeRebalanceOnlyWhenEveryAssignorIsCooperative) {
+  ProcessorOptions o;
+  EXPECT_FALSE(UsesCooperativeRebalance(o));  // range by default
+  o.kafka_common["partition.assignment.strategy"] = "cooperative-sticky";
+  EXPECT_TRUE(UsesCooperativeRebalance(o));
+  o.kafka_consumer["partition.assignment.strategy"] = " cooperative-sticky , range";
+  EXPECT_FALSE(UsesCooperativeRebalance(o));  // kafka.consumer.* wins; range is eager
+  o.kafka_consumer["partition.assignment.strategy"] = "cooperative-sticky,";
+  EXPECT_TRUE(UsesCooperativeRebalance(o));
 }
 
 }  // namespace

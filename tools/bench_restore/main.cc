@@ -7,6 +7,12 @@
 //      changelog versus rebuilding from the input topics' beginning.
 //
 //   intentstream-bench-restore [--days N] [--customers N] [--partitions N]
+//                              [--stages core|full] [--model-dir D] [--threads N]
+//
+// `--stages core` (default): state only, no model. `--stages full`: the session encoder,
+// intents and decision operator on the default catalogue (app::Pipeline, as `intentstream
+// run` builds them) in every run, so the rebuild pays what a real one does per event and
+// the changelog also carries the decision stage's state.
 //
 // The mock cluster keeps about 5 MiB per partition and does not compact: the world must
 // fit (the bench says when a topic came close), and the changelog holds every write, not
@@ -26,7 +32,8 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <CLI/CLI.hpp>
 
-#include "common/cpu_time.h"
+#include "app/pipeline.h"
+#include "bench_support/processing_cpu.h"
 #include "common/logging.h"
 #include "runtime/embedded_cluster.h"
 #include "runtime/processor.h"
@@ -34,8 +41,6 @@
 #include "state/changelog.h"
 
 namespace {
-
-using intentstream::ThreadCpuSeconds;
 
 namespace rt = intentstream::runtime;
 namespace fs = std::filesystem;
@@ -45,11 +50,15 @@ struct Flags {
   int days = 30;
   long customers = 150;
   int partitions = 8;
+  std::string stages = "core";
+  int threads = 0;  // processing.threads; 0: the processor's default
+  std::string model_dir = "models/default";
+  bool full() const { return stages == "full"; }
 };
 
 struct Run {
   rt::RunSummary summary;
-  double cpu_s = 0;
+  double cpu_s = 0;    // the processing threads' CPU seconds, summed
   double ready_s = 0;  // Run() start to ready (assignment and any restore done)
 };
 
@@ -80,11 +89,19 @@ int64_t Produce(const Flags& f, const std::string& bootstrap) {
   return n;
 }
 
-Run Process(rt::ProcessorOptions options, const std::string& bootstrap) {
+Run Process(const Flags& f, rt::ProcessorOptions options, const std::string& bootstrap) {
   intentstream::LogSink sink(intentstream::LogSink::Format::kText, intentstream::LogLevel::kWarn);
   auto registry = std::make_shared<prometheus::Registry>();
   Run run;
-  rt::Processor processor(options, bootstrap, &sink, registry, nullptr, nullptr);
+  // The catalogue and the models load before the clock starts.
+  std::unique_ptr<intentstream::app::Pipeline> pipeline;
+  if (f.full()) {
+    options.model_dir = f.model_dir;
+    pipeline = std::make_unique<intentstream::app::Pipeline>(options, &sink, registry);
+  }
+  rt::StageFactory stages =
+      pipeline ? pipeline->Factory() : rt::StageFactory([](int) { return rt::ThreadStages{}; });
+  rt::Processor processor(options, bootstrap, &sink, registry, std::move(stages));
   std::atomic<bool> stop{false}, finished{false};
   const auto started = SteadyClock::now();
   std::thread watch([&] {
@@ -93,9 +110,9 @@ Run Process(rt::ProcessorOptions options, const std::string& bootstrap) {
     }
     run.ready_s = std::chrono::duration<double>(SteadyClock::now() - started).count();
   });
-  const double cpu0 = ThreadCpuSeconds();
+  intentstream::bench::ProcessingCpu processing_cpu;
   run.summary = processor.Run(stop);
-  run.cpu_s = ThreadCpuSeconds() - cpu0;
+  run.cpu_s = processing_cpu.Stop().first;
   finished = true;
   watch.join();
   return run;
@@ -135,8 +152,21 @@ int main(int argc, char** argv) {
   app.add_option("--customers", f.customers, "bank customers in the world")
       ->check(CLI::PositiveNumber);
   app.add_option("--partitions", f.partitions, "partitions per topic")->check(CLI::PositiveNumber);
+  app.add_option("--stages", f.stages,
+                 "core: state only; full: encoder, intents and decisions (app::Pipeline)")
+      ->check(CLI::IsMember({"core", "full"}));
+  app.add_option("--model-dir", f.model_dir, "model.dir for --stages full");
+  app.add_option("--threads", f.threads, "processing.threads (default: the number of cores)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  if (f.full() && !fs::exists(f.model_dir)) {
+    std::fprintf(stderr, "--model-dir %s not found (run from the repository root)\n",
+                 f.model_dir.c_str());
+    return 2;
+  }
 
+  // The processing threads inherit this name (ProcessingCpu).
+  intentstream::bench::NameThisThreadForProcessingCpu();
   rt::EmbeddedCluster cluster;
   const std::string bootstrap = cluster.bootstrap_servers();
   const auto base =
@@ -150,6 +180,7 @@ int main(int argc, char** argv) {
     o.store.dir = (base / dir).string();
     o.http_listen = "";
     o.exit_when_idle_ms = 1500;
+    if (f.threads > 0) o.threads = f.threads;
     // A member joining after another left is assigned once that session timed out.
     o.kafka_consumer["session.timeout.ms"] = "6000";
     o.kafka_consumer["heartbeat.interval.ms"] = "500";
@@ -166,12 +197,12 @@ int main(int argc, char** argv) {
   const int64_t records = Produce(f, bootstrap);
   std::printf(
       "intentstream-bench-restore: %d-day world, %ld customers, %lld input records, %d "
-      "partitions\n",
-      f.days, f.customers, static_cast<long long>(records), f.partitions);
+      "partitions, stages %s\n",
+      f.days, f.customers, static_cast<long long>(records), f.partitions, f.stages.c_str());
 
   // 1. Ingest, the same input, without and with the changelog.
-  const Run plain = Process(options("plain", false, "plain"), bootstrap);
-  const Run logged = Process(options("logged", true, "logged"), bootstrap);
+  const Run plain = Process(f, options("plain", false, "plain"), bootstrap);
+  const Run logged = Process(f, options("logged", true, "logged"), bootstrap);
   WarnIfNearLimit(bootstrap, "web-events", f.partitions);
   for (const auto cf : intentstream::state::ChangelogStores()) {
     WarnIfNearLimit(bootstrap, intentstream::state::ChangelogTopic("logged", cf), f.partitions);
@@ -181,8 +212,8 @@ int main(int argc, char** argv) {
   // from the input as the group without a changelog must.
   fs::remove_all(base / "logged");
   fs::remove_all(base / "plain");
-  const Run restored = Process(options("logged", true, "logged"), bootstrap);
-  const Run rebuilt = Process(options("plain", false, "plain"), bootstrap);
+  const Run restored = Process(f, options("logged", true, "logged"), bootstrap);
+  const Run rebuilt = Process(f, options("plain", false, "plain"), bootstrap);
   fs::remove_all(base);
 
   auto per_s = [](const Run& r) {
@@ -205,6 +236,9 @@ int main(int argc, char** argv) {
   std::printf("%-52s %14llu %14llu\n", "input events re-applied",
               static_cast<unsigned long long>(rebuilt.summary.counts.accepted),
               static_cast<unsigned long long>(restored.summary.counts.accepted));
+  std::printf("%-52s %14llu %14llu\n", "outputs produced again (decisions, hand-offs, ...)",
+              static_cast<unsigned long long>(rebuilt.summary.outputs),
+              static_cast<unsigned long long>(restored.summary.outputs));
   std::printf("%-52s %14s %14llu\n", "changelog records restored", "-",
               static_cast<unsigned long long>(restored.summary.restored_records));
   const double rebuild_s = rebuilt.summary.active_seconds;
