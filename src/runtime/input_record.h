@@ -66,6 +66,19 @@ struct OutputMessage {
 struct BatchCounts {
   uint64_t accepted = 0, duplicates = 0, dead_letters = 0, handoffs_sent = 0, handoffs_merged = 0,
            decisions = 0, triggers = 0, late = 0, erased = 0;
+
+  BatchCounts& operator+=(const BatchCounts& o) {
+    accepted += o.accepted;
+    duplicates += o.duplicates;
+    dead_letters += o.dead_letters;
+    handoffs_sent += o.handoffs_sent;
+    handoffs_merged += o.handoffs_merged;
+    decisions += o.decisions;
+    triggers += o.triggers;
+    late += o.late;
+    erased += o.erased;
+    return *this;
+  }
 };
 
 }  // namespace intentstream::runtime

@@ -210,15 +210,7 @@ class Processor::Impl {
     std::optional<Clock::time_point> first, last;
     for (size_t i = 0; i < parts.size(); ++i) {
       const auto& p = parts[i];
-      auto& c = t.counts;
-      c.accepted += p.counts.accepted;
-      c.duplicates += p.counts.duplicates;
-      c.dead_letters += p.counts.dead_letters;
-      c.handoffs_sent += p.counts.handoffs_sent;
-      c.handoffs_merged += p.counts.handoffs_merged;
-      c.decisions += p.counts.decisions;
-      c.triggers += p.counts.triggers;
-      c.erased += p.counts.erased;
+      t.counts += p.counts;
       t.commits += p.commits;
       t.outputs += p.outputs;
       t.restored_records += p.restored_records;

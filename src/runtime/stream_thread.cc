@@ -589,17 +589,7 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     }
   }
 
-  void Accumulate(const BatchCounts& c) {
-    auto& s = summary_.counts;
-    s.accepted += c.accepted;
-    s.duplicates += c.duplicates;
-    s.dead_letters += c.dead_letters;
-    s.handoffs_sent += c.handoffs_sent;
-    s.handoffs_merged += c.handoffs_merged;
-    s.decisions += c.decisions;
-    s.triggers += c.triggers;
-    s.erased += c.erased;
-  }
+  void Accumulate(const BatchCounts& c) { summary_.counts += c; }
 
   // This thread's share of the process's metrics: its partitions' lag, its tasks' gauges,
   // and what its counters added since the last refresh.
