@@ -49,20 +49,29 @@ void ChangelogRestorer::ReadRanges(std::vector<Range>& ranges,
   // A queue of its own per call: nothing fetched past an earlier call's ranges can
   // reach this one.
   std::unique_ptr<RdKafka::Queue> queue(RdKafka::Queue::create(consumer_.get()));
-  std::map<std::pair<std::string, int32_t>, size_t> reading;  // -> index in `ranges`
+  // The ranges started, stopped however this returns.
+  struct Started {
+    ChangelogRestorer* self;
+    std::vector<std::pair<std::string, int32_t>> list;
+    ~Started() {
+      for (const auto& [topic, partition] : list) {
+        self->consumer_->stop(self->TopicHandle(topic), partition);
+      }
+    }
+  } started{this, {}};
+  std::map<std::pair<std::string, int32_t>, size_t> open;  // -> index in `ranges`
   for (size_t i = 0; i < ranges.size(); ++i) {
     Range& r = ranges[i];
     r.complete = r.from >= r.to;
     if (r.complete) continue;
     const auto err = consumer_->start(TopicHandle(r.topic), r.partition, r.from, queue.get());
     if (err != RdKafka::ERR_NO_ERROR) {
-      for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
       throw std::runtime_error("restore: cannot read '" + r.topic + "' partition " +
                                std::to_string(r.partition) + ": " + RdKafka::err2str(err));
     }
-    reading[{r.topic, r.partition}] = i;
+    started.list.emplace_back(r.topic, r.partition);
+    open[{r.topic, r.partition}] = i;
   }
-  std::map<std::pair<std::string, int32_t>, size_t> open = reading;
   auto finish = [&](const std::pair<std::string, int32_t>& tp, bool complete) {
     const auto it = open.find(tp);
     if (it == open.end()) return;
@@ -70,40 +79,34 @@ void ChangelogRestorer::ReadRanges(std::vector<Range>& ranges,
     open.erase(it);
   };
   auto last_progress = SteadyClock::now();
-  try {
-    while (!open.empty()) {
-      std::unique_ptr<RdKafka::Message> msg(consumer_->consume(queue.get(), 200));
-      const std::pair<std::string, int32_t> tp{msg->topic_name(), msg->partition()};
-      if (msg->err() == RdKafka::ERR_NO_ERROR) {
-        last_progress = SteadyClock::now();
-        const auto it = open.find(tp);
-        if (it == open.end()) continue;  // a range already read to its end
-        const Range& r = ranges[it->second];
-        if (msg->offset() >= r.to) {
-          finish(tp, true);
-          continue;
-        }
-        fn(it->second, *msg);
-        if (msg->offset() + 1 >= r.to) finish(tp, true);
-      } else if (msg->err() == RdKafka::ERR__PARTITION_EOF) {
-        // Compaction may have removed the last records before `to`.
-        const auto it = open.find(tp);
-        if (it != open.end()) finish(tp, msg->offset() >= ranges[it->second].to);
-      } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
-        if (SteadyClock::now() - last_progress > kStallTimeout) {
-          const Range& r = ranges[open.begin()->second];
-          throw std::runtime_error("restore: '" + r.topic + "' partition " +
-                                   std::to_string(r.partition) + " sent nothing for 60 s");
-        }
-      } else if (ClassifyKafkaError(msg->err(), false) == KafkaErrorClass::kFatal) {
-        throw std::runtime_error("restore: '" + tp.first + "': " + msg->errstr());
+  while (!open.empty()) {
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(queue.get(), 200));
+    const std::pair<std::string, int32_t> tp{msg->topic_name(), msg->partition()};
+    if (msg->err() == RdKafka::ERR_NO_ERROR) {
+      last_progress = SteadyClock::now();
+      const auto it = open.find(tp);
+      if (it == open.end()) continue;  // a range already read to its end
+      const Range& r = ranges[it->second];
+      if (msg->offset() >= r.to) {
+        finish(tp, true);
+        continue;
       }
+      fn(it->second, *msg);
+      if (msg->offset() + 1 >= r.to) finish(tp, true);
+    } else if (msg->err() == RdKafka::ERR__PARTITION_EOF) {
+      // Compaction may have removed the last records before `to`.
+      const auto it = open.find(tp);
+      if (it != open.end()) finish(tp, msg->offset() >= ranges[it->second].to);
+    } else if (msg->err() == RdKafka::ERR__TIMED_OUT) {
+      if (SteadyClock::now() - last_progress > kStallTimeout) {
+        const Range& r = ranges[open.begin()->second];
+        throw std::runtime_error("restore: '" + r.topic + "' partition " +
+                                 std::to_string(r.partition) + " sent nothing for 60 s");
+      }
+    } else if (ClassifyKafkaError(msg->err(), false) == KafkaErrorClass::kFatal) {
+      throw std::runtime_error("restore: '" + tp.first + "': " + msg->errstr());
     }
-  } catch (...) {
-    for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
-    throw;
   }
-  for (const auto& [tp, index] : reading) consumer_->stop(TopicHandle(tp.first), tp.second);
 }
 
 RestoreResult ChangelogRestorer::Restore(int32_t partition, const Progress& progress, Mode mode) {

@@ -29,6 +29,19 @@
 namespace intentstream::runtime {
 
 namespace {
+// An exception's message, for the log (rethrown later by Run()).
+std::string What(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+}  // namespace
+
+namespace {
 
 using Clock = std::chrono::steady_clock;
 
@@ -132,16 +145,11 @@ class Processor::Impl {
       workers.emplace_back([this, i, &summaries, &errors] {
         try {
           summaries[i] = threads_[i]->Run();
-        } catch (const std::exception& e) {
-          log_.Error("processing thread failed; stopping the others",
-                     {{"thread", std::to_string(i)}, {"error", e.what()}});
-          errors[i] = std::current_exception();
-          board_.RequestStop();  // the others commit what they applied and leave
         } catch (...) {
-          log_.Error("processing thread failed; stopping the others",
-                     {{"thread", std::to_string(i)}});
           errors[i] = std::current_exception();
-          board_.RequestStop();
+          log_.Error("processing thread failed; stopping the others",
+                     {{"thread", std::to_string(i)}, {"error", What(errors[i])}});
+          board_.RequestStop();  // the others commit what they applied and leave
         }
         std::lock_guard lock(done_mu_);
         ++done_count_;

@@ -230,7 +230,6 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
 
   void Rebalance(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                  std::vector<RdKafka::TopicPartition*>& partitions) {
-    const bool cooperative = cooperative_;
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       // Owned before the restore: a standby stops following these tasks (the lookups
       // answer once the process is ready, after the restore).
@@ -257,8 +256,8 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         list += tp.ToString() + "@" + (stored ? std::to_string(stored->value) : "start") + " ";
       }
       WarnIfBehindGroup(consumer, partitions);
-      const auto* e = cooperative ? consumer->incremental_assign(partitions) : nullptr;
-      if (!cooperative) consumer->assign(partitions);
+      const auto* e = cooperative_ ? consumer->incremental_assign(partitions) : nullptr;
+      if (!cooperative_) consumer->assign(partitions);
       if (e != nullptr) {
         log_.Error("incremental assign failed", {{"error", e->str()}});
         delete e;
@@ -281,12 +280,12 @@ class StreamThread::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         probe_.PartitionRevoked(tp);
         board_.Release(index_, tp.topic, tp.partition.value);
       }
-      if (cooperative) {
+      if (cooperative_) {
         if (auto* e = consumer->incremental_unassign(partitions)) delete e;
       } else {
         consumer->unassign();
       }
-      board_.SetAssigned(index_, !positions_.empty() && cooperative);
+      board_.SetAssigned(index_, !positions_.empty() && cooperative_);
       log_.Info("partitions revoked", {{"count", std::to_string(partitions.size())}});
     } else {
       log_.Error("rebalance error", {{"error", RdKafka::err2str(err)}});
