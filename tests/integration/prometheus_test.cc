@@ -223,6 +223,12 @@ TEST(Prometheus, FairnessSkewGaugeMovesWithTheTilesShown) {
       testing::WaitFor([&] { return Query(prom.port(), female) == -1; }, std::chrono::seconds(60)))
       << "the skew of the group that never sees the offer did not reach -1; last "
       << Query(prom.port(), female);
+  // The skew reaches -1 with the first tiles: wait for the scrape that has every login's.
+  testing::WaitFor(
+      [&] {
+        return Query(prom.port(), "intentstream_fairness_window_tiles{group=\"female\"}") >= 60;
+      },
+      std::chrono::seconds(30));
   EXPECT_GT(Query(prom.port(), male), 0.15);
   // The alert's expression holds for exactly these two series.
   EXPECT_EQ(Query(prom.port(),
